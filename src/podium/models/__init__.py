@@ -1,0 +1,21 @@
+"""One ormar model per table; importing this package registers them all on the metadata."""
+
+from podium.models.attendee import EventAttendee
+from podium.models.collaborator import ProjectCollaborator
+from podium.models.event import Event
+from podium.models.login_mail import LoginMail
+from podium.models.project import Project
+from podium.models.referral import Referral
+from podium.models.user import User
+from podium.models.vote import Vote
+
+__all__ = [
+    "Event",
+    "EventAttendee",
+    "LoginMail",
+    "Project",
+    "ProjectCollaborator",
+    "Referral",
+    "User",
+    "Vote",
+]

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import ormar
+
+from podium.db import base_ormar_config
+from podium.models.base import (
+    airtable_id_check,
+    airtable_id_field,
+    pk_field,
+    seq_field,
+    timestamp_field,
+)
+from podium.models.event import Event
+from podium.models.user import User
+
+
+class EventAttendee(ormar.Model):
+    ormar_config = base_ormar_config.copy(
+        tablename="event_attendees",
+        constraints=[
+            airtable_id_check(),
+            ormar.UniqueColumns(
+                "event_id", "user_id", name="uq_event_attendees_event_id_user_id"
+            ),
+            ormar.IndexColumns("user_id", name="ix_event_attendees_user_id"),
+        ],
+    )
+
+    id: uuid.UUID = pk_field()
+    seq: int = seq_field("event_attendees")
+    airtable_id: str | None = airtable_id_field()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+
+    event: Event = ormar.ForeignKey(
+        Event,
+        name="event_id",
+        nullable=False,
+        ondelete="CASCADE",
+        related_name="attendances",
+    )
+    user: User = ormar.ForeignKey(
+        User,
+        name="user_id",
+        nullable=False,
+        ondelete="CASCADE",
+        related_name="attendances",
+    )

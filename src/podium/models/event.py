@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import ormar
+
+from podium.db import JSONB, base_ormar_config
+from podium.models.base import (
+    airtable_id_check,
+    airtable_id_field,
+    pk_field,
+    seq_field,
+    timestamp_field,
+)
+from podium.models.user import User
+
+
+class Event(ormar.Model):
+    ormar_config = base_ormar_config.copy(
+        tablename="events",
+        constraints=[
+            airtable_id_check(),
+            ormar.CheckColumns("char_length(btrim(name)) >= 1", name="name_not_blank"),
+            ormar.CheckColumns("slug ~ '^[-a-z0-9]{1,50}$'", name="slug_format"),
+            ormar.CheckColumns(
+                "join_code ~ '^[A-Z0-9]{4,16}$'", name="join_code_format"
+            ),
+            ormar.IndexColumns("owner_id", name="ix_events_owner_id"),
+        ],
+    )
+
+    id: uuid.UUID = pk_field()
+    seq: int = seq_field("events")
+    airtable_id: str | None = airtable_id_field()
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+
+    name: str = ormar.String(max_length=200)
+    slug: str = ormar.String(max_length=50, unique=True)
+    description: str = ormar.String(
+        max_length=500, default="", nullable=False, server_default=""
+    )
+    join_code: str = ormar.String(max_length=16, unique=True)
+    owner: User = ormar.ForeignKey(
+        User,
+        name="owner_id",
+        nullable=False,
+        ondelete="RESTRICT",
+        related_name="owned_events",
+    )
+    votable: bool = ormar.Boolean(default=False, nullable=False, server_default="false")
+    leaderboard_enabled: bool = ormar.Boolean(
+        default=False, nullable=False, server_default="false"
+    )
+    demo_links_optional: bool = ormar.Boolean(
+        default=False, nullable=False, server_default="false"
+    )
+    ysws_checks_enabled: bool = ormar.Boolean(
+        default=False, nullable=False, server_default="false"
+    )
+    feature_flags: Any = JSONB(default=list, nullable=False, server_default="[]")
