@@ -68,6 +68,9 @@ class Settings(BaseSettings):
                 "PODIUM_JWT_SECRET": self.jwt_secret,
                 "PODIUM_ID_KEY": self.id_key,
                 "DATABASE_URL": self.database_url,
+                # Without mail, login links would land in the logs: never in production.
+                "PODIUM_LOOPS_API_KEY": self.loops_api_key,
+                "PODIUM_LOOPS_TRANSACTIONAL_ID": self.loops_transactional_id,
             }
             missing = [name for name, value in required.items() if not value]
             if missing:

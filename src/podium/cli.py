@@ -1,0 +1,120 @@
+"""`podium` command: dev (embedded database + demo data), serve (production), migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import uvicorn
+
+from podium import migrate
+from podium.config import Environment, MissingSecretError, Settings
+
+log = logging.getLogger("podium")
+
+DEV_DATABASE = "podium"
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except MissingSecretError as exc:
+        raise SystemExit(f"podium: {exc}") from None
+
+
+def _embedded_url(data_dir: Path) -> str:
+    """Start the embedded PostgreSQL and make sure the dev database exists."""
+    from podium import embedded
+
+    server = embedded.start(data_dir)
+    exists = server.server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DEV_DATABASE}'")
+    if "(1 row)" not in exists:
+        server.server.psql(f"CREATE DATABASE {DEV_DATABASE}")
+    return server.url(DEV_DATABASE)
+
+
+def cmd_dev(args: argparse.Namespace) -> None:
+    from podium import demo
+    from podium.app import create_app
+
+    url = os.environ.get("DATABASE_URL") or _embedded_url(Path(args.data_dir))
+    settings = _settings(env=Environment.DEVELOPMENT, database_url=url)
+    assert settings.database_url is not None
+    log.info("migrating %s", "the embedded database" if "DATABASE_URL" not in os.environ else "DATABASE_URL")
+    migrate.upgrade(settings.database_url)
+    login_help = asyncio.run(demo.seed_once(settings))
+    base = f"http://{args.host}:{args.port}"
+    print(f"\nPodium v2 (development) on {base}\n  API docs: {base}/docs\n{login_help}\n", flush=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    # Production unless told otherwise: a forgotten PODIUM_ENV must not mean insecure defaults.
+    env = os.environ.get("PODIUM_ENV", Environment.PRODUCTION)
+    _settings(env=env)  # fail fast, naming the missing variable, before forking workers
+    os.environ["PODIUM_ENV"] = str(env)
+    uvicorn.run(
+        "podium.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        log_level="info",
+        access_log=not args.no_access_log,
+    )
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    url = os.environ.get("DATABASE_URL") or (_embedded_url(Path(args.data_dir)) if args.embedded else None)
+    if not url:
+        raise SystemExit("podium: DATABASE_URL is not set (or pass --embedded)")
+    settings = _settings(database_url=url, env=Environment.DEVELOPMENT)
+    assert settings.database_url is not None
+    migrate.upgrade(settings.database_url, args.revision)
+    print(f"migrated to {args.revision}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="podium", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    dev = commands.add_parser("dev", help="run the API with an embedded PostgreSQL and demo data")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--data-dir", default=".podium/pgdata", help="embedded database directory")
+    dev.set_defaults(run=cmd_dev)
+
+    serve = commands.add_parser("serve", help="run the API in production mode")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("PODIUM_WORKERS", "1")))
+    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.add_argument("--no-access-log", action="store_true")
+    serve.set_defaults(run=cmd_serve)
+
+    mig = commands.add_parser("migrate", help="apply Alembic migrations to DATABASE_URL")
+    mig.add_argument("revision", nargs="?", default="head")
+    mig.add_argument("--embedded", action="store_true", help="use the embedded database")
+    mig.add_argument("--data-dir", default=".podium/pgdata")
+    mig.set_defaults(run=cmd_migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Named dependencies: settings, the request's transaction, the current user, path IDs → rows."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, TypeVar
+
+import ormar
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from podium.config import Settings
+from podium.db import database
+from podium.errors import ApiError, not_found
+from podium.ids import Entity, is_legacy_id
+from podium.models import Event, Project, User
+from podium.public_ids import decode_id, id_schema, public_id
+from podium.security import InvalidToken, TokenType, read_token
+
+# A legacy redirect is cacheable: a v1 record id maps to one short ID forever.
+LEGACY_REDIRECT_MAX_AGE = 86_400
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+async def _transaction() -> AsyncIterator[None]:
+    # scope="function" below: commit (or roll back) when the handler returns, before the
+    # response is sent, so a client that sees 201 can rely on the data being there.
+    async with database.transaction():
+        yield
+
+
+DbTransaction = Annotated[None, Depends(_transaction, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from GET /verify")
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def get_current_user(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None:
+        raise _unauthorized("an access token is required (Authorization: Bearer …)")
+    try:
+        email = read_token(credentials.credentials, TokenType.ACCESS, settings.jwt_secret_value)
+    except InvalidToken:
+        raise _unauthorized("the access token is invalid or expired") from None
+    user = await User.objects.get_or_none(email=email.strip().lower())
+    if user is None:
+        raise _unauthorized("the access token names no existing user")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+M = TypeVar("M", bound=ormar.Model)
+
+
+class LegacyRedirect(Exception):
+    """A v1 record id in a path: answered with 308 to the same URL with the short ID."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+def _redirect_location(request: Request, legacy_id: str, short_id: str) -> str:
+    segments = [short_id if part == legacy_id else part for part in request.url.path.split("/")]
+    location = "/".join(segments)
+    if request.url.query:
+        location += "?" + request.url.query
+    return location
+
+
+async def load_by_public_id(
+    request: Request, entity: Entity, model: type[M], value: str, what: str
+) -> M:
+    """The row a path ID names: one indexed lookup, 404 for anything else, 308 for v1 ids."""
+    if is_legacy_id(value):
+        row = await model.objects.get_or_none(airtable_id=value)
+        if row is None:
+            raise not_found(what)
+        raise LegacyRedirect(_redirect_location(request, value, public_id(entity, row.seq)))
+    seq = decode_id(entity, value)
+    if seq is None:
+        raise not_found(what)
+    found = await model.objects.get_or_none(seq=seq)
+    if found is None:
+        raise not_found(what)
+    return found
+
+
+def _path_id(entity: Entity) -> Any:
+    # The pattern is documentation only: a malformed ID must be a 404, not FastAPI's 422.
+    return Path(json_schema_extra=id_schema(entity))
+
+
+async def load_event(
+    request: Request, event_id: Annotated[str, _path_id(Entity.EVENT)]
+) -> Event:
+    return await load_by_public_id(request, Entity.EVENT, Event, event_id, "event")
+
+
+async def load_project(
+    request: Request, project_id: Annotated[str, _path_id(Entity.PROJECT)]
+) -> Project:
+    return await load_by_public_id(request, Entity.PROJECT, Project, project_id, "project")
+
+
+async def load_user(request: Request, user_id: Annotated[str, _path_id(Entity.USER)]) -> User:
+    return await load_by_public_id(request, Entity.USER, User, user_id, "user")
+
+
+PathEvent = Annotated[Event, Depends(load_event)]
+PathProject = Annotated[Project, Depends(load_project)]
+PathUser = Annotated[User, Depends(load_user)]
+

