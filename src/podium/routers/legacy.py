@@ -1,5 +1,45 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
+
+from podium.deps import LEGACY_REDIRECT_MAX_AGE
+from podium.errors import error_responses, not_found
+from podium.ids import LEGACY_ID_PATTERN, is_legacy_id
+from podium.services.legacy import canonical_path
+
+router = APIRouter(tags=["legacy"])
+
+LegacyRecordId = Annotated[
+    str,
+    Path(
+        description="A v1 (Airtable) record id",
+        json_schema_extra={"pattern": LEGACY_ID_PATTERN, "examples": ["recA1b2C3d4E5f6G7"]},
+    ),
+]
+
+
+@router.get(
+    "/legacy/{airtable_id}",
+    status_code=308,
+    response_class=Response,
+    responses={
+        308: {
+            "description": "Permanent redirect to the entity's canonical URL (a vote's project, "
+            "a referral's event)",
+            "headers": {"Location": {"schema": {"type": "string"}}},
+        },
+        **error_responses(404),
+    },
+)
+async def resolve_legacy_id(airtable_id: LegacyRecordId) -> Response:
+    """Redirect a v1 record id to the canonical URL of whatever it named."""
+    path = await canonical_path(airtable_id) if is_legacy_id(airtable_id) else None
+    if path is None:
+        raise not_found("record")
+    return Response(
+        status_code=308,
+        headers={"Location": path, "Cache-Control": f"public, max-age={LEGACY_REDIRECT_MAX_AGE}"},
+    )
