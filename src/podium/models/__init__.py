@@ -1,5 +1,6 @@
 """One ormar model per table; importing this package registers them all on the metadata."""
 
+from podium.models import quarantine as quarantine  # the backfill's tables
 from podium.models.attendee import EventAttendee
 from podium.models.collaborator import ProjectCollaborator
 from podium.models.event import Event
