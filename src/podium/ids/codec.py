@@ -157,8 +157,8 @@ class IdCodec:
         """The seq named by ``public_id``, or None unless it is exactly
         ``encode(entity, seq)`` for some valid seq. Never raises for any ``public_id``."""
         permutation = self._permutation(entity)
-        # Length first: it bounds the work below (sqids decoding slows down quickly
-        # with length) whatever the caller passes.
+        # Length and marker first: everything after them is then a fixed, small amount
+        # of work, however long or strange the input.
         if (
             not isinstance(public_id, str)
             or len(public_id) != ID_LENGTH
