@@ -1,5 +1,46 @@
+"""Accounts: sign-up, email lookup, the caller's own profile, public profiles."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Query
+
+from podium.deps import CurrentUser, DbTransaction, PathUser
+from podium.errors import error_responses
+from podium.schemas.common import UserPublic
+from podium.schemas.users import LookupEmail, UserCreate, UserExists, UserPrivate, UserUpdate
+from podium.services import users as users_service
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.post("/", response_model=UserPrivate, status_code=201, responses=error_responses(409, 422))
+async def create_user(body: UserCreate, _: DbTransaction) -> UserPrivate:
+    """Sign up; then log in through POST /request-login."""
+    return UserPrivate.of(await users_service.create_user(body))
+
+
+@router.get("/exists", response_model=UserExists, responses=error_responses(422))
+async def user_exists(email: Annotated[LookupEmail, Query()]) -> UserExists:
+    """Whether an account uses this email (case-insensitive)."""
+    return UserExists(exists=await users_service.email_exists(email))
+
+
+# Declared before /{user_id} so "current" and "exists" are not read as user IDs.
+@router.get("/current", response_model=UserPrivate, responses=error_responses(401))
+async def read_current_user(user: CurrentUser) -> UserPrivate:
+    """The caller's own profile."""
+    return UserPrivate.of(user)
+
+
+@router.put("/current", response_model=UserPrivate, responses=error_responses(400, 401, 422))
+async def update_current_user(body: UserUpdate, user: CurrentUser, _: DbTransaction) -> UserPrivate:
+    """Update the caller's profile (fields left out are kept; the email cannot change)."""
+    return UserPrivate.of(await users_service.update_user(user, body))
+
+
+@router.get("/{user_id}", response_model=UserPublic, responses=error_responses(404))
+async def get_user(user: PathUser) -> UserPublic:
+    """A user's public profile: ID and display name."""
+    return UserPublic.of(user)
