@@ -15,9 +15,7 @@ from podium.config import Settings
 from podium.db import metadata
 
 config = context.config
-if config.config_file_name is not None and config.attributes.get(
-    "configure_logging", True
-):
+if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     logging.config.fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
@@ -25,9 +23,7 @@ def database_url() -> str:
     # podium's own commands pass the URL in; the alembic CLI reads it from the environment.
     url = config.attributes.get("database_url") or Settings().database_url
     if not url:
-        raise SystemExit(
-            "DATABASE_URL is not set; `podium migrate` can use the embedded database"
-        )
+        raise SystemExit("DATABASE_URL is not set; `podium migrate` can use the embedded database")
     return str(url)
 
 

@@ -24,10 +24,25 @@ def free_port() -> int:
 def test_health_is_503_with_the_database_down() -> None:
     # A real server whose database is a closed loopback port: the process is up, the database not.
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": "postgresql://postgres@127.0.0.1:9/podium", "PODIUM_ENV": "development"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:9/podium",
+        "PODIUM_ENV": "development",
+    }
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "podium.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "podium.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
         env=env,
     )
     try:

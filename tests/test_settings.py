@@ -44,7 +44,9 @@ def test_development_fills_in_defaults_and_says_so(monkeypatch: pytest.MonkeyPat
 
 
 def test_database_url_accepts_both_forms_and_refuses_others() -> None:
-    assert Settings(database_url="postgresql+asyncpg://h/d").database_url == "postgresql+asyncpg://h/d"
+    assert (
+        Settings(database_url="postgresql+asyncpg://h/d").database_url == "postgresql+asyncpg://h/d"
+    )
     assert Settings(database_url="postgres://h/d").database_url == "postgresql+asyncpg://h/d"
     with pytest.raises(ValueError, match="DATABASE_URL"):
         Settings(database_url="mysql://h/d")

@@ -87,9 +87,7 @@ def upgrade() -> None:
             autoincrement=False,
             nullable=False,
         ),
-        sa.Column(
-            "airtable_id", sa.String(length=17), autoincrement=False, nullable=True
-        ),
+        sa.Column("airtable_id", sa.String(length=17), autoincrement=False, nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -105,12 +103,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("email", sa.String(length=254), autoincrement=False, nullable=False),
-        sa.Column(
-            "display_name", sa.String(length=100), autoincrement=False, nullable=False
-        ),
-        sa.Column(
-            "first_name", sa.String(length=50), autoincrement=False, nullable=False
-        ),
+        sa.Column("display_name", sa.String(length=100), autoincrement=False, nullable=False),
+        sa.Column("first_name", sa.String(length=50), autoincrement=False, nullable=False),
         sa.Column(
             "last_name",
             sa.String(length=100),
@@ -176,9 +170,7 @@ def upgrade() -> None:
             "char_length(btrim(first_name)) between 1 and 50",
             name=op.f("ck_users_first_name_length"),
         ),
-        sa.CheckConstraint(
-            "email = lower(btrim(email))", name=op.f("ck_users_email_normalised")
-        ),
+        sa.CheckConstraint("email = lower(btrim(email))", name=op.f("ck_users_email_normalised")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("airtable_id", name=op.f("uq_users_airtable_id")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
@@ -200,9 +192,7 @@ def upgrade() -> None:
             autoincrement=False,
             nullable=False,
         ),
-        sa.Column(
-            "airtable_id", sa.String(length=17), autoincrement=False, nullable=True
-        ),
+        sa.Column("airtable_id", sa.String(length=17), autoincrement=False, nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -226,9 +216,7 @@ def upgrade() -> None:
             autoincrement=False,
             nullable=False,
         ),
-        sa.Column(
-            "join_code", sa.String(length=16), autoincrement=False, nullable=False
-        ),
+        sa.Column("join_code", sa.String(length=16), autoincrement=False, nullable=False),
         sa.Column("owner_id", sa.UUID(), autoincrement=False, nullable=False),
         sa.Column(
             "votable",
@@ -272,12 +260,8 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "join_code ~ '^[A-Z0-9]{4,16}$'", name=op.f("ck_events_join_code_format")
         ),
-        sa.CheckConstraint(
-            "slug ~ '^[-a-z0-9]{1,50}$'", name=op.f("ck_events_slug_format")
-        ),
-        sa.CheckConstraint(
-            "char_length(btrim(name)) >= 1", name=op.f("ck_events_name_not_blank")
-        ),
+        sa.CheckConstraint("slug ~ '^[-a-z0-9]{1,50}$'", name=op.f("ck_events_slug_format")),
+        sa.CheckConstraint("char_length(btrim(name)) >= 1", name=op.f("ck_events_name_not_blank")),
         sa.ForeignKeyConstraint(
             ["owner_id"],
             ["users.id"],
@@ -307,9 +291,7 @@ def upgrade() -> None:
             autoincrement=False,
             nullable=False,
         ),
-        sa.Column(
-            "airtable_id", sa.String(length=17), autoincrement=False, nullable=True
-        ),
+        sa.Column("airtable_id", sa.String(length=17), autoincrement=False, nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -344,14 +326,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_event_attendees")),
         sa.UniqueConstraint("airtable_id", name=op.f("uq_event_attendees_airtable_id")),
-        sa.UniqueConstraint(
-            "event_id", "user_id", name="uq_event_attendees_event_id_user_id"
-        ),
+        sa.UniqueConstraint("event_id", "user_id", name="uq_event_attendees_event_id_user_id"),
         sa.UniqueConstraint("seq", name=op.f("uq_event_attendees_seq")),
     )
-    op.create_index(
-        "ix_event_attendees_user_id", "event_attendees", ["user_id"], unique=False
-    )
+    op.create_index("ix_event_attendees_user_id", "event_attendees", ["user_id"], unique=False)
     op.create_table(
         "projects",
         sa.Column(
@@ -368,9 +346,7 @@ def upgrade() -> None:
             autoincrement=False,
             nullable=False,
         ),
-        sa.Column(
-            "airtable_id", sa.String(length=17), autoincrement=False, nullable=True
-        ),
+        sa.Column("airtable_id", sa.String(length=17), autoincrement=False, nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -421,9 +397,7 @@ def upgrade() -> None:
             autoincrement=False,
             nullable=False,
         ),
-        sa.Column(
-            "join_code", sa.String(length=16), autoincrement=False, nullable=False
-        ),
+        sa.Column("join_code", sa.String(length=16), autoincrement=False, nullable=False),
         sa.Column("owner_id", sa.UUID(), autoincrement=False, nullable=False),
         sa.Column("event_id", sa.UUID(), autoincrement=False, nullable=False),
         sa.Column(
@@ -442,9 +416,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "char_length(btrim(name)) >= 1", name=op.f("ck_projects_name_not_blank")
         ),
-        sa.CheckConstraint(
-            "hours_spent >= 0", name=op.f("ck_projects_hours_spent_not_negative")
-        ),
+        sa.CheckConstraint("hours_spent >= 0", name=op.f("ck_projects_hours_spent_not_negative")),
         sa.ForeignKeyConstraint(
             ["event_id"],
             ["events.id"],
@@ -481,9 +453,7 @@ def upgrade() -> None:
             autoincrement=False,
             nullable=False,
         ),
-        sa.Column(
-            "airtable_id", sa.String(length=17), autoincrement=False, nullable=True
-        ),
+        sa.Column("airtable_id", sa.String(length=17), autoincrement=False, nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -539,9 +509,7 @@ def upgrade() -> None:
             autoincrement=False,
             nullable=False,
         ),
-        sa.Column(
-            "airtable_id", sa.String(length=17), autoincrement=False, nullable=True
-        ),
+        sa.Column("airtable_id", sa.String(length=17), autoincrement=False, nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -575,9 +543,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_project_collaborators")),
-        sa.UniqueConstraint(
-            "airtable_id", name=op.f("uq_project_collaborators_airtable_id")
-        ),
+        sa.UniqueConstraint("airtable_id", name=op.f("uq_project_collaborators_airtable_id")),
         sa.UniqueConstraint(
             "project_id", "user_id", name="uq_project_collaborators_project_id_user_id"
         ),
@@ -605,9 +571,7 @@ def upgrade() -> None:
             autoincrement=False,
             nullable=False,
         ),
-        sa.Column(
-            "airtable_id", sa.String(length=17), autoincrement=False, nullable=True
-        ),
+        sa.Column("airtable_id", sa.String(length=17), autoincrement=False, nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -662,13 +626,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_votes")),
         sa.UniqueConstraint("airtable_id", name=op.f("uq_votes_airtable_id")),
         sa.UniqueConstraint("seq", name=op.f("uq_votes_seq")),
-        sa.UniqueConstraint(
-            "voter_id", "project_id", name="uq_votes_voter_id_project_id"
-        ),
+        sa.UniqueConstraint("voter_id", "project_id", name="uq_votes_voter_id_project_id"),
     )
-    op.create_index(
-        "ix_votes_event_id_voter_id", "votes", ["event_id", "voter_id"], unique=False
-    )
+    op.create_index("ix_votes_event_id_voter_id", "votes", ["event_id", "voter_id"], unique=False)
     op.create_index("ix_votes_project_id", "votes", ["project_id"], unique=False)
     # ### end Alembic commands ###
     for table in PUBLIC_TABLES:
@@ -686,9 +646,7 @@ def downgrade() -> None:
     op.drop_index("ix_votes_project_id", table_name="votes")
     op.drop_index("ix_votes_event_id_voter_id", table_name="votes")
     op.drop_table("votes")
-    op.drop_index(
-        "ix_project_collaborators_user_id", table_name="project_collaborators"
-    )
+    op.drop_index("ix_project_collaborators_user_id", table_name="project_collaborators")
     op.drop_table("project_collaborators")
     op.drop_index("ix_referrals_user_id", table_name="referrals")
     op.drop_index("ix_referrals_event_id", table_name="referrals")

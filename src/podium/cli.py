@@ -61,7 +61,10 @@ def cmd_dev(args: argparse.Namespace) -> None:
         migrate.upgrade(settings.database_url)
         login_help = asyncio.run(demo.seed_once(settings))
         base = f"http://{args.host}:{args.port}"
-        print(f"\nPodium v2 (development) on {base}\n  API docs: {base}/docs\n{login_help}\n", flush=True)
+        print(
+            f"\nPodium v2 (development) on {base}\n  API docs: {base}/docs\n{login_help}\n",
+            flush=True,
+        )
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
 
 

@@ -56,9 +56,7 @@ class Settings(BaseSettings):
             if value.startswith(prefix):
                 return "postgresql+asyncpg://" + value[len(prefix) :]
         if not value.startswith("postgresql+asyncpg://"):
-            raise ValueError(
-                "DATABASE_URL must be a postgresql:// or postgresql+asyncpg:// URL"
-            )
+            raise ValueError("DATABASE_URL must be a postgresql:// or postgresql+asyncpg:// URL")
         return value
 
     @model_validator(mode="after")
@@ -89,26 +87,18 @@ class Settings(BaseSettings):
         """What this (development) configuration fills in for missing secrets; logged at start."""
         notes = []
         if self.jwt_secret is None:
-            notes.append(
-                "PODIUM_JWT_SECRET unset: random per-process secret, tokens die with it"
-            )
+            notes.append("PODIUM_JWT_SECRET unset: random per-process secret, tokens die with it")
         if self.id_key is None:
             notes.append("PODIUM_ID_KEY unset: the fixed development key")
         if self.loops_api_key is None:
-            notes.append(
-                "PODIUM_LOOPS_API_KEY unset: login links are printed to the log"
-            )
+            notes.append("PODIUM_LOOPS_API_KEY unset: login links are printed to the log")
         return notes
 
     @property
     def id_key_value(self) -> str:
         from podium.ids import DEVELOPMENT_ID_KEY
 
-        return (
-            self.id_key.get_secret_value()
-            if self.id_key is not None
-            else DEVELOPMENT_ID_KEY
-        )
+        return self.id_key.get_secret_value() if self.id_key is not None else DEVELOPMENT_ID_KEY
 
     @property
     def is_production(self) -> bool:

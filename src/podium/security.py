@@ -24,7 +24,12 @@ class InvalidToken(Exception):
 
 
 def create_token(
-    email: str, token_type: TokenType, secret: str, lifetime: timedelta, *, now: datetime | None = None
+    email: str,
+    token_type: TokenType,
+    secret: str,
+    lifetime: timedelta,
+    *,
+    now: datetime | None = None,
 ) -> str:
     issued = now or datetime.now(UTC)
     claims = {"sub": email, "token_type": str(token_type), "exp": issued + lifetime}

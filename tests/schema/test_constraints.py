@@ -38,12 +38,19 @@ async def insert_project(
 
 
 async def attend(conn: asyncpg.Connection, event: uuid.UUID, user: uuid.UUID) -> None:
-    await conn.execute("INSERT INTO event_attendees (event_id, user_id) VALUES ($1, $2)", event, user)
-
-
-async def vote(conn: asyncpg.Connection, voter: uuid.UUID, project: uuid.UUID, event: uuid.UUID) -> None:
     await conn.execute(
-        "INSERT INTO votes (voter_id, project_id, event_id) VALUES ($1, $2, $3)", voter, project, event
+        "INSERT INTO event_attendees (event_id, user_id) VALUES ($1, $2)", event, user
+    )
+
+
+async def vote(
+    conn: asyncpg.Connection, voter: uuid.UUID, project: uuid.UUID, event: uuid.UUID
+) -> None:
+    await conn.execute(
+        "INSERT INTO votes (voter_id, project_id, event_id) VALUES ($1, $2, $3)",
+        voter,
+        project,
+        event,
     )
 
 
@@ -108,7 +115,9 @@ async def test_attendee_and_collaborator_pairs_are_unique(conn: asyncpg.Connecti
     )
     with pytest.raises(asyncpg.UniqueViolationError):
         await conn.execute(
-            "INSERT INTO project_collaborators (project_id, user_id) VALUES ($1, $2)", project, member
+            "INSERT INTO project_collaborators (project_id, user_id) VALUES ($1, $2)",
+            project,
+            member,
         )
 
 
@@ -186,7 +195,9 @@ async def test_deleting_an_event_removes_its_dependents_and_nothing_else(
         await attend(conn, event, member)
         project = await insert_project(conn, owner, event, code)
         await conn.execute(
-            "INSERT INTO project_collaborators (project_id, user_id) VALUES ($1, $2)", project, member
+            "INSERT INTO project_collaborators (project_id, user_id) VALUES ($1, $2)",
+            project,
+            member,
         )
         await vote(conn, member, project, event)
         await conn.execute(
@@ -235,7 +246,9 @@ async def test_owner_cannot_be_deleted_while_owning_an_event(conn: asyncpg.Conne
 async def test_public_id_sequence_and_updated_at_are_maintained(conn: asyncpg.Connection) -> None:
     first = await insert_user(conn, "a@example.com")
     second = await insert_user(conn, "b@example.com")
-    seqs = await conn.fetch("SELECT seq FROM users WHERE id = ANY($1::uuid[]) ORDER BY seq", [first, second])
+    seqs = await conn.fetch(
+        "SELECT seq FROM users WHERE id = ANY($1::uuid[]) ORDER BY seq", [first, second]
+    )
     assert seqs[0]["seq"] < seqs[1]["seq"]
     before = await conn.fetchval("SELECT updated_at FROM users WHERE id = $1", first)
     await conn.execute("UPDATE users SET city = 'Paris' WHERE id = $1", first)

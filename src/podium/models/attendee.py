@@ -22,9 +22,7 @@ class EventAttendee(ormar.Model):
         tablename="event_attendees",
         constraints=[
             airtable_id_check(),
-            ormar.UniqueColumns(
-                "event_id", "user_id", name="uq_event_attendees_event_id_user_id"
-            ),
+            ormar.UniqueColumns("event_id", "user_id", name="uq_event_attendees_event_id_user_id"),
             ormar.IndexColumns("user_id", name="ix_event_attendees_user_id"),
         ],
     )

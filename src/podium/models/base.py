@@ -53,6 +53,4 @@ def timestamp_field() -> Any:
 
 
 def airtable_id_check() -> ormar.CheckColumns:
-    return ormar.CheckColumns(
-        f"airtable_id ~ '{AIRTABLE_ID_PATTERN}'", name="airtable_id_format"
-    )
+    return ormar.CheckColumns(f"airtable_id ~ '{AIRTABLE_ID_PATTERN}'", name="airtable_id_format")

@@ -24,9 +24,7 @@ class Event(ormar.Model):
             airtable_id_check(),
             ormar.CheckColumns("char_length(btrim(name)) >= 1", name="name_not_blank"),
             ormar.CheckColumns("slug ~ '^[-a-z0-9]{1,50}$'", name="slug_format"),
-            ormar.CheckColumns(
-                "join_code ~ '^[A-Z0-9]{4,16}$'", name="join_code_format"
-            ),
+            ormar.CheckColumns("join_code ~ '^[A-Z0-9]{4,16}$'", name="join_code_format"),
             ormar.IndexColumns("owner_id", name="ix_events_owner_id"),
         ],
     )
@@ -39,9 +37,7 @@ class Event(ormar.Model):
 
     name: str = ormar.String(max_length=200)
     slug: str = ormar.String(max_length=50, unique=True)
-    description: str = ormar.String(
-        max_length=500, default="", nullable=False, server_default=""
-    )
+    description: str = ormar.String(max_length=500, default="", nullable=False, server_default="")
     join_code: str = ormar.String(max_length=16, unique=True)
     owner: User = ormar.ForeignKey(
         User,
@@ -51,13 +47,7 @@ class Event(ormar.Model):
         related_name="owned_events",
     )
     votable: bool = ormar.Boolean(default=False, nullable=False, server_default="false")
-    leaderboard_enabled: bool = ormar.Boolean(
-        default=False, nullable=False, server_default="false"
-    )
-    demo_links_optional: bool = ormar.Boolean(
-        default=False, nullable=False, server_default="false"
-    )
-    ysws_checks_enabled: bool = ormar.Boolean(
-        default=False, nullable=False, server_default="false"
-    )
+    leaderboard_enabled: bool = ormar.Boolean(default=False, nullable=False, server_default="false")
+    demo_links_optional: bool = ormar.Boolean(default=False, nullable=False, server_default="false")
+    ysws_checks_enabled: bool = ormar.Boolean(default=False, nullable=False, server_default="false")
     feature_flags: Any = JSONB(default=list, nullable=False, server_default="[]")

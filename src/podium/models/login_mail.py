@@ -15,9 +15,7 @@ class LoginMail(ormar.Model):
     ormar_config = base_ormar_config.copy(
         tablename="login_mails",
         constraints=[
-            ormar.IndexColumns(
-                "email", "created_at", name="ix_login_mails_email_created_at"
-            )
+            ormar.IndexColumns("email", "created_at", name="ix_login_mails_email_created_at")
         ],
     )
 

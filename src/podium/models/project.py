@@ -25,9 +25,7 @@ class Project(ormar.Model):
             airtable_id_check(),
             ormar.CheckColumns("char_length(btrim(name)) >= 1", name="name_not_blank"),
             ormar.CheckColumns("hours_spent >= 0", name="hours_spent_not_negative"),
-            ormar.CheckColumns(
-                "join_code ~ '^[A-Z0-9]{4,16}$'", name="join_code_format"
-            ),
+            ormar.CheckColumns("join_code ~ '^[A-Z0-9]{4,16}$'", name="join_code_format"),
             # Target of the votes' (project_id, event_id) key: a vote's event is its project's.
             ormar.UniqueColumns("id", "event_id", name="uq_projects_id_event_id"),
             ormar.IndexColumns("event_id", name="ix_projects_event_id"),
@@ -42,15 +40,9 @@ class Project(ormar.Model):
     updated_at: datetime = timestamp_field()
 
     name: str = ormar.String(max_length=200)
-    repo: str = ormar.String(
-        max_length=2048, default="", nullable=False, server_default=""
-    )
-    image_url: str = ormar.String(
-        max_length=2048, default="", nullable=False, server_default=""
-    )
-    demo: str = ormar.String(
-        max_length=2048, default="", nullable=False, server_default=""
-    )
+    repo: str = ormar.String(max_length=2048, default="", nullable=False, server_default="")
+    image_url: str = ormar.String(max_length=2048, default="", nullable=False, server_default="")
+    demo: str = ormar.String(max_length=2048, default="", nullable=False, server_default="")
     description: str = ormar.Text(default="", nullable=False, server_default="")
     hours_spent: int = ormar.Integer(default=0, nullable=False, server_default="0")
     join_code: str = ormar.String(max_length=16, unique=True)

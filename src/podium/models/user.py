@@ -38,28 +38,12 @@ class User(ormar.Model):
     email: str = ormar.String(max_length=254, unique=True)
     display_name: str = ormar.String(max_length=100)
     first_name: str = ormar.String(max_length=50)
-    last_name: str = ormar.String(
-        max_length=100, default="", nullable=False, server_default=""
-    )
-    phone: str = ormar.String(
-        max_length=50, default="", nullable=False, server_default=""
-    )
-    street_1: str = ormar.String(
-        max_length=200, default="", nullable=False, server_default=""
-    )
-    street_2: str = ormar.String(
-        max_length=200, default="", nullable=False, server_default=""
-    )
-    city: str = ormar.String(
-        max_length=100, default="", nullable=False, server_default=""
-    )
-    state: str = ormar.String(
-        max_length=100, default="", nullable=False, server_default=""
-    )
-    zip_code: str = ormar.String(
-        max_length=20, default="", nullable=False, server_default=""
-    )
-    country: str = ormar.String(
-        max_length=100, default="", nullable=False, server_default=""
-    )
+    last_name: str = ormar.String(max_length=100, default="", nullable=False, server_default="")
+    phone: str = ormar.String(max_length=50, default="", nullable=False, server_default="")
+    street_1: str = ormar.String(max_length=200, default="", nullable=False, server_default="")
+    street_2: str = ormar.String(max_length=200, default="", nullable=False, server_default="")
+    city: str = ormar.String(max_length=100, default="", nullable=False, server_default="")
+    state: str = ormar.String(max_length=100, default="", nullable=False, server_default="")
+    zip_code: str = ormar.String(max_length=20, default="", nullable=False, server_default="")
+    country: str = ormar.String(max_length=100, default="", nullable=False, server_default="")
     dob: date | None = ormar.Date(nullable=True)

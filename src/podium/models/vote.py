@@ -24,12 +24,8 @@ class Vote(ormar.Model):
         tablename="votes",
         constraints=[
             airtable_id_check(),
-            ormar.UniqueColumns(
-                "voter_id", "project_id", name="uq_votes_voter_id_project_id"
-            ),
-            ormar.IndexColumns(
-                "event_id", "voter_id", name="ix_votes_event_id_voter_id"
-            ),
+            ormar.UniqueColumns("voter_id", "project_id", name="uq_votes_voter_id_project_id"),
+            ormar.IndexColumns("event_id", "voter_id", name="ix_votes_event_id_voter_id"),
             ormar.IndexColumns("project_id", name="ix_votes_project_id"),
         ],
     )

@@ -27,5 +27,7 @@ async def health() -> Health:
             async with database.connection() as conn:
                 await conn.execute(sqlalchemy.text("SELECT 1"))
     except Exception as exc:  # any failure to reach the database means "not healthy"
-        raise ApiError(503, "database_unavailable", f"database unreachable: {type(exc).__name__}") from None
+        raise ApiError(
+            503, "database_unavailable", f"database unreachable: {type(exc).__name__}"
+        ) from None
     return Health(status="ok", database="ok")

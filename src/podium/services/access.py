@@ -22,7 +22,7 @@ def max_votes_per_user(project_count: int) -> int:
 
 
 def is_owner(event: Event, user: User) -> bool:
-    return event.owner.pk == user.pk
+    return bool(event.owner.pk == user.pk)
 
 
 def require_owner(event: Event, user: User) -> None:
