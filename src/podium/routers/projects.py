@@ -1,5 +1,144 @@
+"""Projects: CRUD, joining as a collaborator, an event's project list and leaderboards, and
+quality checks through the review service."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Query, Response
+
+from podium.deps import CurrentUser, DbTransaction, PathEvent, PathProject, SettingsDep
+from podium.errors import error_responses
+from podium.schemas.projects import (
+    ProjectAdmin,
+    ProjectCheck,
+    ProjectCheckStart,
+    ProjectCreate,
+    ProjectPrivate,
+    ProjectPublic,
+    ProjectUpdate,
+)
+from podium.services import leaderboard, review
+from podium.services import projects as service
+
+router = APIRouter(tags=["projects"])
+
+
+@router.get(
+    "/events/{event_id}/projects",
+    response_model=list[ProjectPublic],
+    responses=error_responses(401, 403, 404, 422),
+)
+async def list_event_projects(
+    user: CurrentUser,
+    event: PathEvent,
+    leaderboard_order: Annotated[bool, Query(alias="leaderboard")] = False,
+) -> list[ProjectPublic]:
+    """The event's projects, shuffled, or ranked by points when `leaderboard=true`.
+
+    For the event's attendees and owner. Ranking needs the event's leaderboard enabled; ties
+    keep submission order. Not paginated: an event holds at most a few thousand projects.
+    Points are null while the leaderboard is not enabled.
+    """
+    return await leaderboard.event_projects(event, user, leaderboard=leaderboard_order)
+
+
+@router.get(
+    "/events/admin/{event_id}/leaderboard",
+    response_model=list[ProjectAdmin],
+    responses=error_responses(401, 403, 404),
+)
+async def get_admin_leaderboard(user: CurrentUser, event: PathEvent) -> list[ProjectAdmin]:
+    """The event owner's leaderboard: every project by points, with join codes and emails."""
+    return await leaderboard.admin_leaderboard(event, user)
+
+
+@router.get("/projects/mine", response_model=list[ProjectPrivate], responses=error_responses(401))
+async def list_my_projects(user: CurrentUser) -> list[ProjectPrivate]:
+    """The projects the caller owns or collaborates on, with their join codes."""
+    return await service.my_projects(user)
+
+
+@router.post(
+    "/projects/",
+    response_model=ProjectPrivate,
+    status_code=201,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
+async def create_project(
+    body: ProjectCreate, user: CurrentUser, _: DbTransaction
+) -> ProjectPrivate:
+    """Submit a project to an event the caller attends; the caller becomes its owner."""
+    return await service.create_project(user, body)
+
+
+@router.post(
+    "/projects/join",
+    response_model=ProjectPrivate,
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def join_project(
+    join_code: Annotated[str, Query(min_length=1, max_length=64)],
+    user: CurrentUser,
+    _: DbTransaction,
+) -> ProjectPrivate:
+    """Join a project as a collaborator with its join code (case-insensitive)."""
+    return await service.join_project(user, join_code)
+
+
+# The two quality-check routes take no DbTransaction on purpose: a request transaction would
+# hold a database connection for as long as the review service takes to answer. The only
+# write (storing a finished result) runs in its own short transaction after the upstream call.
+
+
+@router.post(
+    "/projects/check/start",
+    response_model=ProjectCheck,
+    responses=error_responses(401, 403, 404, 422, 502, 503),
+)
+async def start_project_check(
+    body: ProjectCheckStart, user: CurrentUser, settings: SettingsDep
+) -> ProjectCheck:
+    """Start a quality check of one of the caller's projects (a stored result is returned)."""
+    return await review.start_check(settings, body.project, user)
+
+
+@router.get(
+    "/projects/check/{check_id}",
+    response_model=ProjectCheck,
+    responses=error_responses(401, 403, 404, 502, 503),
+)
+async def get_project_check(
+    check_id: str, user: CurrentUser, settings: SettingsDep
+) -> ProjectCheck:
+    """A quality check's status; a finished result is stored on the project."""
+    return await review.get_check(settings, check_id, user)
+
+
+@router.get("/projects/{project_id}", response_model=ProjectPublic, responses=error_responses(404))
+async def get_project(project: PathProject) -> ProjectPublic:
+    """A project's public view, with its owner's and collaborators' display names."""
+    return await service.project_public(project)
+
+
+@router.put(
+    "/projects/{project_id}",
+    response_model=ProjectPrivate,
+    responses=error_responses(400, 401, 403, 404, 422),
+)
+async def update_project(
+    user: CurrentUser, project: PathProject, body: ProjectUpdate, _: DbTransaction
+) -> ProjectPrivate:
+    """Replace a project's editable fields (owner only; the event cannot change)."""
+    return await service.update_project(project, user, body)
+
+
+@router.delete(
+    "/projects/{project_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 403, 404),
+)
+async def delete_project(user: CurrentUser, project: PathProject, _: DbTransaction) -> None:
+    """Delete a project with its collaborators and votes (owner only)."""
+    await service.delete_project(project, user)

@@ -1,0 +1,202 @@
+"""Project rules: create, edit, delete, join as a collaborator; the member's views."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import exc as sa_exc
+
+from podium import db
+from podium.errors import ApiError, bad_request, conflict, not_found
+from podium.models import Event, Project, ProjectCollaborator, User
+from podium.schemas.projects import (
+    ProjectCreate,
+    ProjectFields,
+    ProjectPrivate,
+    ProjectPublic,
+)
+from podium.services import leaderboard
+from podium.services.access import is_attendee
+
+projects = Project.ormar_config.table
+collaborators = ProjectCollaborator.ormar_config.table
+
+# No 0/O or 1/I: codes are read aloud and copied from screens.
+JOIN_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+JOIN_CODE_LENGTH = 6
+# 32**6 ≈ 10**9 codes: a clash is rare, several in a row mean something else is wrong.
+JOIN_CODE_ATTEMPTS = 5
+# What the database accepts (a CHECK constraint); anything else cannot name a project.
+_JOIN_CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_JOIN_CODE_LENGTHS = range(4, 17)
+
+UNIQUE_VIOLATION = "23505"
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+def new_project_join_code() -> str:
+    # Could share services.join_codes.new_join_code() with events once both exist.
+    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+
+
+def _violation(error: sa_exc.IntegrityError) -> tuple[str | None, str | None]:
+    """(SQLSTATE, constraint name) of a failed statement, as asyncpg reports them."""
+    cause = getattr(error.orig, "__cause__", None)
+    return getattr(cause, "sqlstate", None), getattr(cause, "constraint_name", None)
+
+
+def not_attending() -> ApiError:
+    return ApiError(403, "not_attending", "you must attend the event first")
+
+
+def _require_project_owner(project: Project, user: User) -> None:
+    if project.owner.pk != user.pk:
+        raise ApiError(403, "not_project_owner", "only the project's owner may do this")
+
+
+async def is_member(project_id: uuid.UUID, owner_id: uuid.UUID, user: User) -> bool:
+    """Whether `user` owns or collaborates on the project."""
+    if owner_id == user.pk:
+        return True
+    async with db.database.connection() as conn:
+        found = await conn.scalar(
+            sqlalchemy.select(sqlalchemy.literal(1)).where(
+                collaborators.c.project_id == project_id, collaborators.c.user_id == user.pk
+            )
+        )
+    return found is not None
+
+
+def _checked_demo(event: Event, demo: str | None) -> str:
+    if not demo and not event.demo_links_optional:
+        raise bad_request("demo_required", "this event requires a demo link")
+    return demo or ""
+
+
+def _editable_values(data: ProjectFields, event: Event) -> dict[str, Any]:
+    return {
+        "name": data.name,
+        "repo": data.repo,
+        "image_url": data.image_url,
+        "demo": _checked_demo(event, data.demo),
+        "description": data.description,
+        "hours_spent": data.hours_spent,
+    }
+
+
+async def _private(project_id: uuid.UUID) -> ProjectPrivate:
+    row = await leaderboard.fetch_project(project_id)
+    if row is None:
+        raise not_found("project")
+    return leaderboard.private_view(row)
+
+
+async def project_public(project: Project) -> ProjectPublic:
+    row = await leaderboard.fetch_project(project.pk)
+    if row is None:
+        raise not_found("project")
+    return leaderboard.public_view(row)
+
+
+async def my_projects(user: User) -> list[ProjectPrivate]:
+    """The projects `user` owns or collaborates on, oldest first."""
+    collaborating = sqlalchemy.exists().where(
+        collaborators.c.project_id == projects.c.id, collaborators.c.user_id == user.pk
+    )
+    rows = await leaderboard.fetch_projects(
+        sqlalchemy.or_(projects.c.owner_id == user.pk, collaborating), leaderboard.Order.CREATED
+    )
+    return [leaderboard.private_view(row) for row in rows]
+
+
+async def _insert_project(values: dict[str, Any]) -> uuid.UUID:
+    """Insert with a fresh join code, retrying (each try in a SAVEPOINT) on a clash."""
+    for _ in range(JOIN_CODE_ATTEMPTS):
+        try:
+            async with db.transaction() as conn:
+                project_id: uuid.UUID = await conn.scalar(
+                    sqlalchemy.insert(projects)
+                    .values(id=uuid.uuid4(), join_code=new_project_join_code(), **values)
+                    .returning(projects.c.id)
+                )
+                return project_id
+        except sa_exc.IntegrityError as error:
+            sqlstate, constraint = _violation(error)
+            if sqlstate == FOREIGN_KEY_VIOLATION:
+                raise not_found("event") from None  # deleted while we were checking
+            if constraint != "uq_projects_join_code":
+                raise
+    raise RuntimeError(f"no free project join code in {JOIN_CODE_ATTEMPTS} attempts")
+
+
+async def create_project(owner: User, data: ProjectCreate) -> ProjectPrivate:
+    """A new project of an event the owner attends."""
+    event = await Event.objects.get_or_none(seq=data.event)
+    if event is None:
+        raise not_found("event")
+    if not await is_attendee(event.pk, owner.pk):
+        raise ApiError(403, "not_attending", "you must attend the event to submit a project")
+    values = _editable_values(data, event)
+    project_id = await _insert_project({**values, "owner_id": owner.pk, "event_id": event.pk})
+    return await _private(project_id)
+
+
+async def update_project(project: Project, user: User, data: ProjectFields) -> ProjectPrivate:
+    """Replace the editable fields of the caller's own project."""
+    _require_project_owner(project, user)
+    event = await Event.objects.get(pk=project.event.pk)
+    async with db.transaction() as conn:
+        await conn.execute(
+            sqlalchemy.update(projects)
+            .where(projects.c.id == project.pk)
+            .values(**_editable_values(data, event))
+        )
+    return await _private(project.pk)
+
+
+async def delete_project(project: Project, user: User) -> None:
+    """Delete the caller's own project (its collaborators and votes go with it)."""
+    _require_project_owner(project, user)
+    async with db.transaction() as conn:
+        await conn.execute(sqlalchemy.delete(projects).where(projects.c.id == project.pk))
+
+
+def _normalised_join_code(join_code: str) -> str | None:
+    code = join_code.strip().upper()
+    if len(code) not in _JOIN_CODE_LENGTHS or not set(code) <= _JOIN_CODE_CHARS:
+        return None
+    return code
+
+
+async def join_project(user: User, join_code: str) -> ProjectPrivate:
+    """Add the caller as a collaborator of the project with this join code."""
+    code = _normalised_join_code(join_code)
+    project = await Project.objects.get_or_none(join_code=code) if code else None
+    if project is None:
+        raise not_found("project with this join code")
+    if not await is_attendee(project.event.pk, user.pk):
+        raise ApiError(
+            403, "not_attending", "you must attend the project's event to join the project"
+        )
+    already = conflict("already_member", "you are already a member of this project")
+    if project.owner.pk == user.pk:
+        raise already
+    try:
+        # A SAVEPOINT, so a concurrent join's duplicate does not abort the request.
+        async with db.transaction() as conn:
+            await conn.execute(
+                sqlalchemy.insert(collaborators).values(
+                    id=uuid.uuid4(), project_id=project.pk, user_id=user.pk
+                )
+            )
+    except sa_exc.IntegrityError as error:
+        sqlstate, _ = _violation(error)
+        if sqlstate == UNIQUE_VIOLATION:
+            raise already from None
+        if sqlstate == FOREIGN_KEY_VIOLATION:
+            raise not_found("project with this join code") from None
+        raise
+    return await _private(project.pk)
