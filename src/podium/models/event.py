@@ -18,7 +18,7 @@ from podium.models.user import User
 
 
 class Event(ormar.Model):
-    ormar_config = base_ormar_config.copy(
+    ormar_config = base_ormar_config.copy(  # type: ignore[pydantic-field]  # ormar reads it
         tablename="events",
         constraints=[
             airtable_id_check(),

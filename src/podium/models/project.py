@@ -19,7 +19,7 @@ from podium.models.user import User
 
 
 class Project(ormar.Model):
-    ormar_config = base_ormar_config.copy(
+    ormar_config = base_ormar_config.copy(  # type: ignore[pydantic-field]  # ormar reads it
         tablename="projects",
         constraints=[
             airtable_id_check(),

@@ -16,7 +16,7 @@ from podium.models.base import (
 
 
 class User(ormar.Model):
-    ormar_config = base_ormar_config.copy(
+    ormar_config = base_ormar_config.copy(  # type: ignore[pydantic-field]  # ormar reads it
         tablename="users",
         constraints=[
             airtable_id_check(),

@@ -20,7 +20,7 @@ from podium.models.user import User
 
 
 class Vote(ormar.Model):
-    ormar_config = base_ormar_config.copy(
+    ormar_config = base_ormar_config.copy(  # type: ignore[pydantic-field]  # ormar reads it
         tablename="votes",
         constraints=[
             airtable_id_check(),
