@@ -1,5 +1,116 @@
+"""Events: create, read, update, delete, join by code, vote."""
+
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query, Response
+
+from podium.deps import CurrentUser, DbTransaction, PathEvent
+from podium.errors import error_responses
+from podium.models import Event
+from podium.schemas.events import (
+    EventCreate,
+    EventIdOfSlug,
+    EventPrivate,
+    EventPublic,
+    EventUpdate,
+    UserEvents,
+    VoteRequest,
+    VotesCast,
+)
+from podium.services import events as service
+from podium.services import voting
+from podium.services.access import require_owner
+
+router = APIRouter(prefix="/events", tags=["events"])
+
+
+async def load_owned_event(user: CurrentUser, event: PathEvent) -> Event:
+    require_owner(event, user)
+    return event
+
+
+# The path's event, for its owner only: 401 without a token, 404 unknown, 403 anyone else.
+OwnedEvent = Annotated[Event, Depends(load_owned_event)]
+
+
+@router.post(
+    "/",
+    response_model=EventPrivate,
+    status_code=201,
+    responses=error_responses(401, 409, 422),
+)
+async def create_event(body: EventCreate, user: CurrentUser, _: DbTransaction) -> EventPrivate:
+    """Create an event owned by the caller (who does not attend it until they join by code)."""
+    return await service.create_event(user, body)
+
+
+@router.get("/", response_model=UserEvents, responses=error_responses(401))
+async def list_my_events(user: CurrentUser) -> UserEvents:
+    """The caller's owned events (owner's view) and attended events (public view)."""
+    return await service.events_of(user)
+
+
+@router.get("/id/{slug}", response_model=EventIdOfSlug, responses=error_responses(404))
+async def get_event_id_by_slug(slug: str) -> EventIdOfSlug:
+    """The public ID of the event with this slug."""
+    return await service.event_id_of_slug(slug)
+
+
+@router.post(
+    "/attend",
+    response_model=EventPublic,
+    status_code=200,
+    responses=error_responses(401, 404, 409, 422),
+)
+async def attend_event(
+    user: CurrentUser,
+    join_code: Annotated[
+        str, Query(min_length=1, max_length=32, description="The event's join code, any case")
+    ],
+    _: DbTransaction,
+    referral: Annotated[
+        str, Query(max_length=500, description="How did you hear about this event?")
+    ] = "",
+) -> EventPublic:
+    """Join the event with this join code; answers with the event joined."""
+    return await service.attend_event(user, join_code, referral)
+
+
+@router.post(
+    "/vote",
+    response_model=VotesCast,
+    status_code=201,
+    responses=error_responses(400, 401, 403, 404, 409, 422),
+)
+async def cast_votes(body: VoteRequest, user: CurrentUser, _: DbTransaction) -> VotesCast:
+    """Vote for projects of an event, all or none."""
+    return await voting.cast_votes(user, body.event, body.projects)
+
+
+@router.get("/{event_id}", response_model=EventPublic, responses=error_responses(404))
+async def get_event(event: PathEvent) -> EventPublic:
+    """The public view of an event (no token needed)."""
+    return await service.public_view(event.pk)
+
+
+@router.put(
+    "/{event_id}",
+    response_model=EventPrivate,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def update_event(body: EventUpdate, event: OwnedEvent, _: DbTransaction) -> EventPrivate:
+    """Change an event's fields (those left out keep their value); owner only."""
+    return await service.update_event(event, body)
+
+
+@router.delete(
+    "/{event_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 403, 404),
+)
+async def delete_event(event: OwnedEvent, _: DbTransaction) -> None:
+    """Delete an event with its attendees, projects, votes and referrals; owner only."""
+    await service.delete_event(event)

@@ -1,0 +1,149 @@
+"""Request and response shapes of /events: create/update, the public and private views, votes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints, field_validator
+
+from podium.public_ids import EventId, EventRef, ProjectId, ProjectRef, UserId, VoteId
+from podium.services.access import VOTE_LIMIT_STEPS
+
+MAX_FEATURE_FLAGS = 50
+# The most votes any event allows; a request naming more projects is malformed, not over a limit.
+MOST_VOTES_PER_USER = max(votes for _, votes in VOTE_LIMIT_STEPS)
+
+EventName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+EventDescription = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+FeatureFlag = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_]+$", max_length=64)]
+FeatureFlags = Annotated[list[FeatureFlag], Field(max_length=MAX_FEATURE_FLAGS)]
+
+
+def _deduplicated(flags: list[str]) -> list[str]:
+    # A set in meaning, a list on the wire: first occurrence wins, order kept.
+    return list(dict.fromkeys(flags))
+
+
+def _empty_if_null(value: object) -> object:
+    # v1 accepted `"description": null` for "no description".
+    return "" if value is None else value
+
+
+class EventCreate(BaseModel):
+    name: EventName = Field(description="Shown to attendees; the slug is derived from it once")
+    description: EventDescription = ""
+    votable: bool = False
+    leaderboard_enabled: bool = False
+    demo_links_optional: bool = False
+    ysws_checks_enabled: bool = False
+    feature_flags: FeatureFlags = Field(
+        default_factory=list, description="Names of `[a-zA-Z0-9_]+`; duplicates are dropped"
+    )
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description_null_is_empty(cls, value: object) -> object:
+        return _empty_if_null(value)
+
+    @field_validator("feature_flags")
+    @classmethod
+    def _dedupe(cls, flags: list[str]) -> list[str]:
+        return _deduplicated(flags)
+
+
+class EventUpdate(BaseModel):
+    """Fields left out keep their value; the slug never changes (links keep working)."""
+
+    name: EventName | None = None
+    description: EventDescription | None = None
+    votable: bool | None = None
+    leaderboard_enabled: bool | None = None
+    demo_links_optional: bool | None = None
+    ysws_checks_enabled: bool | None = None
+    feature_flags: FeatureFlags | None = None
+
+    @field_validator("feature_flags")
+    @classmethod
+    def _dedupe(cls, flags: list[str] | None) -> list[str] | None:
+        return None if flags is None else _deduplicated(flags)
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description_null_is_empty(cls, value: object) -> object:
+        return _empty_if_null(value)
+
+    @field_validator(
+        "name",
+        "votable",
+        "leaderboard_enabled",
+        "demo_links_optional",
+        "ysws_checks_enabled",
+        mode="before",
+    )
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Omit a field to keep it; null would be a third meaning.
+        if value is None:
+            raise ValueError("may be omitted but not null")
+        return value
+
+
+class EventPublic(BaseModel):
+    """What anyone may see of an event."""
+
+    id: EventId
+    name: str
+    slug: str
+    description: str
+    votable: bool
+    leaderboard_enabled: bool
+    demo_links_optional: bool
+    ysws_checks_enabled: bool
+    feature_flags: list[str]
+    owner_id: UserId
+
+
+class EventPrivate(EventPublic):
+    """The owner's view: adds what lets people join and how voting is sized."""
+
+    join_code: str
+    attendee_count: int
+    max_votes_per_user: int
+
+
+class UserEvents(BaseModel):
+    owned_events: list[EventPrivate]
+    attending_events: list[EventPublic]
+
+
+class EventIdOfSlug(BaseModel):
+    id: EventId
+
+
+class VoteRequest(BaseModel):
+    event: EventRef
+    projects: list[ProjectRef] = Field(
+        min_length=1,
+        max_length=MOST_VOTES_PER_USER,
+        description="Distinct projects of the event, none of them the voter's own",
+    )
+
+    @field_validator("projects")
+    @classmethod
+    def _distinct(cls, projects: list[int]) -> list[int]:
+        if len(set(projects)) != len(projects):
+            raise ValueError("each project may appear only once")
+        return projects
+
+
+class VoteCast(BaseModel):
+    id: VoteId
+    project_id: ProjectId
+    created_at: datetime
+
+
+class VotesCast(BaseModel):
+    event_id: EventId
+    votes: list[VoteCast]
+    votes_remaining: int = Field(description="Votes the voter may still cast in this event")

@@ -1,0 +1,115 @@
+"""The event owner's views of an event: attendees, votes, referrals; removing an attendee."""
+
+from __future__ import annotations
+
+import sqlalchemy
+
+from podium.db import database
+from podium.errors import ApiError
+from podium.ids import Entity
+from podium.models import Event
+from podium.public_ids import public_id
+from podium.schemas.admin import AttendeePrivate, ReferralAdmin, VoteAdmin
+from podium.schemas.common import Page, UserPublic
+from podium.services.pagination import PageRequest, fetch_page
+
+
+def _user(seq: int, display_name: str) -> UserPublic:
+    return UserPublic(id=public_id(Entity.USER, seq), display_name=display_name)
+
+
+async def attendees(event: Event, page: PageRequest) -> Page[AttendeePrivate]:
+    rows, cursor = await fetch_page(
+        """
+        SELECT a.seq, a.created_at, u.seq AS user_seq, u.email, u.first_name, u.last_name,
+               u.display_name
+        FROM event_attendees a JOIN users u ON u.id = a.user_id
+        WHERE a.event_id = :event
+        """,
+        {"event": event.pk},
+        page,
+        key="a",
+    )
+    return Page[AttendeePrivate](
+        items=[
+            AttendeePrivate(
+                id=public_id(Entity.USER, row["user_seq"]),
+                email=row["email"],
+                first_name=row["first_name"],
+                last_name=row["last_name"],
+                display_name=row["display_name"],
+                joined_at=row["created_at"],
+            )
+            for row in rows
+        ],
+        next_cursor=cursor,
+    )
+
+
+async def votes(event: Event, page: PageRequest) -> Page[VoteAdmin]:
+    rows, cursor = await fetch_page(
+        """
+        SELECT v.seq, v.created_at, u.seq AS voter_seq, u.display_name, p.seq AS project_seq
+        FROM votes v JOIN users u ON u.id = v.voter_id JOIN projects p ON p.id = v.project_id
+        WHERE v.event_id = :event
+        """,
+        {"event": event.pk},
+        page,
+        key="v",
+    )
+    return Page[VoteAdmin](
+        items=[
+            VoteAdmin(
+                id=public_id(Entity.VOTE, row["seq"]),
+                voter=_user(row["voter_seq"], row["display_name"]),
+                project_id=public_id(Entity.PROJECT, row["project_seq"]),
+                created_at=row["created_at"],
+            )
+            for row in rows
+        ],
+        next_cursor=cursor,
+    )
+
+
+async def referrals(event: Event, page: PageRequest) -> Page[ReferralAdmin]:
+    rows, cursor = await fetch_page(
+        """
+        SELECT r.seq, r.created_at, r.content, u.seq AS user_seq, u.display_name
+        FROM referrals r JOIN users u ON u.id = r.user_id
+        WHERE r.event_id = :event
+        """,
+        {"event": event.pk},
+        page,
+        key="r",
+    )
+    return Page[ReferralAdmin](
+        items=[
+            ReferralAdmin(
+                id=public_id(Entity.REFERRAL, row["seq"]),
+                content=row["content"],
+                user=_user(row["user_seq"], row["display_name"]),
+                created_at=row["created_at"],
+            )
+            for row in rows
+        ],
+        next_cursor=cursor,
+    )
+
+
+async def remove_attendee(event: Event, user_seq: int) -> None:
+    """Remove a user's attendance; the database drops their votes in this event with it.
+
+    Their projects, collaborations and referral stay: they are the event's record, and the
+    owner may re-admit the user by giving them the join code again.
+    """
+    conn = database.get_transaction_connection()
+    assert conn is not None, "remove_attendee needs the request's transaction"
+    removed = await conn.scalar(
+        sqlalchemy.text(
+            "DELETE FROM event_attendees a USING users u "
+            "WHERE a.user_id = u.id AND u.seq = :user AND a.event_id = :event RETURNING a.id"
+        ),
+        {"user": user_seq, "event": event.pk},
+    )
+    if removed is None:
+        raise ApiError(404, "not_found", "this user does not attend this event")

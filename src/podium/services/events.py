@@ -1,0 +1,196 @@
+"""Events: creating, reading, updating and deleting them, and joining them by code."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from podium.db import database
+from podium.errors import ApiError, conflict, not_found
+from podium.ids import Entity
+from podium.models import Event, User
+from podium.public_ids import public_id
+from podium.schemas.events import (
+    EventCreate,
+    EventIdOfSlug,
+    EventPrivate,
+    EventPublic,
+    EventUpdate,
+    UserEvents,
+)
+from podium.services.access import max_votes_per_user
+from podium.services.join_codes import (
+    normalise_join_code,
+    violated_constraint,
+    with_unique_join_code,
+)
+
+SLUG_MAX_LENGTH = 50
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+_EVENT_COLUMNS = """
+    e.id, e.seq, e.name, e.slug, e.description, e.votable, e.leaderboard_enabled,
+    e.demo_links_optional, e.ysws_checks_enabled, e.feature_flags, e.join_code,
+    o.seq AS owner_seq
+"""
+_EVENT_COUNTS = """,
+    (SELECT count(*) FROM event_attendees a WHERE a.event_id = e.id) AS attendee_count,
+    (SELECT count(*) FROM projects p WHERE p.event_id = e.id) AS project_count
+"""
+
+
+def slugify(name: str) -> str:
+    """`Hack Club: Día 1!` → `hack-club-dia-1`; empty when nothing usable is left."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")
+    return slug[:SLUG_MAX_LENGTH].rstrip("-")
+
+
+async def _fetch_events(where: str, params: dict[str, Any], *, private: bool) -> list[RowMapping]:
+    sql = (
+        f"SELECT {_EVENT_COLUMNS}{_EVENT_COUNTS if private else ''} "
+        f"FROM events e JOIN users o ON o.id = e.owner_id WHERE {where}"
+    )
+    query = sqlalchemy.text(sql).columns(feature_flags=postgresql.JSONB)
+    async with database.connection() as conn:
+        return list((await conn.execute(query, params)).mappings())
+
+
+def _public(row: RowMapping) -> EventPublic:
+    return EventPublic(
+        id=public_id(Entity.EVENT, row["seq"]),
+        name=row["name"],
+        slug=row["slug"],
+        description=row["description"],
+        votable=row["votable"],
+        leaderboard_enabled=row["leaderboard_enabled"],
+        demo_links_optional=row["demo_links_optional"],
+        ysws_checks_enabled=row["ysws_checks_enabled"],
+        feature_flags=row["feature_flags"],
+        owner_id=public_id(Entity.USER, row["owner_seq"]),
+    )
+
+
+def _private(row: RowMapping) -> EventPrivate:
+    return EventPrivate(
+        **_public(row).model_dump(),
+        join_code=row["join_code"],
+        attendee_count=row["attendee_count"],
+        max_votes_per_user=max_votes_per_user(row["project_count"]),
+    )
+
+
+async def public_view(event_id: uuid.UUID) -> EventPublic:
+    rows = await _fetch_events("e.id = :event", {"event": event_id}, private=False)
+    if not rows:
+        raise not_found("event")
+    return _public(rows[0])
+
+
+async def private_view(event_id: uuid.UUID) -> EventPrivate:
+    rows = await _fetch_events("e.id = :event", {"event": event_id}, private=True)
+    if not rows:
+        raise not_found("event")
+    return _private(rows[0])
+
+
+async def events_of(user: User) -> UserEvents:
+    """The events a user owns (owner's view) and attends (public view), newest first."""
+    owned = await _fetch_events(
+        "e.owner_id = :user ORDER BY e.created_at DESC, e.seq DESC", {"user": user.pk}, private=True
+    )
+    attending = await _fetch_events(
+        "e.id IN (SELECT event_id FROM event_attendees WHERE user_id = :user) "
+        "ORDER BY e.created_at DESC, e.seq DESC",
+        {"user": user.pk},
+        private=False,
+    )
+    return UserEvents(
+        owned_events=[_private(row) for row in owned],
+        attending_events=[_public(row) for row in attending],
+    )
+
+
+async def event_id_of_slug(slug: str) -> EventIdOfSlug:
+    event = await Event.objects.get_or_none(slug=slug)
+    if event is None:
+        raise not_found("event")
+    return EventIdOfSlug(id=public_id(Entity.EVENT, event.seq))
+
+
+async def create_event(owner: User, data: EventCreate) -> EventPrivate:
+    """Create an event owned by `owner`; needs the request's transaction (join-code savepoints)."""
+    slug = slugify(data.name)
+    if not slug:
+        raise ApiError(
+            422,
+            "name_without_slug",
+            "the event name needs at least one letter or digit (a-z, 0-9): its URL is made from it",
+        )
+
+    async def insert(join_code: str) -> Event:
+        return await Event.objects.create(
+            **data.model_dump(), slug=slug, join_code=join_code, owner=owner
+        )
+
+    try:
+        event = await with_unique_join_code(insert, "uq_events_join_code")
+    except IntegrityError as exc:
+        if violated_constraint(exc) == "uq_events_slug":
+            raise conflict(
+                "slug_taken",
+                f"an event with the URL slug '{slug}' already exists; choose another name",
+            ) from None
+        raise
+    return await private_view(event.pk)
+
+
+async def update_event(event: Event, data: EventUpdate) -> EventPrivate:
+    changes = data.model_dump(exclude_unset=True)
+    if changes:
+        await event.update(**changes)
+    return await private_view(event.pk)
+
+
+async def delete_event(event: Event) -> None:
+    # The database cascades to attendees, projects, collaborators, votes and referrals.
+    await Event.objects.filter(id=event.pk).delete()
+
+
+async def attend_event(user: User, join_code: str, referral: str) -> EventPublic:
+    """Join the event with this code; a non-empty referral is stored with the attendance."""
+    code = normalise_join_code(join_code)
+    event = await Event.objects.get_or_none(join_code=code) if code else None
+    if event is None:
+        raise ApiError(404, "not_found", "no event has this join code")
+    conn = database.get_transaction_connection()
+    assert conn is not None, "attend_event needs the request's transaction"
+    # ON CONFLICT waits for a concurrent join by the same user to finish, then inserts nothing:
+    # exactly one of any number of simultaneous joins succeeds, the rest see `already_attending`.
+    joined = await conn.scalar(
+        sqlalchemy.text(
+            "INSERT INTO event_attendees (event_id, user_id) VALUES (:event, :user) "
+            "ON CONFLICT ON CONSTRAINT uq_event_attendees_event_id_user_id DO NOTHING "
+            "RETURNING id"
+        ),
+        {"event": event.pk, "user": user.pk},
+    )
+    if joined is None:
+        raise conflict("already_attending", "you already attend this event")
+    content = referral.strip()
+    if content:
+        await conn.execute(
+            sqlalchemy.text(
+                "INSERT INTO referrals (content, user_id, event_id) "
+                "VALUES (:content, :user, :event)"
+            ),
+            {"content": content, "user": user.pk, "event": event.pk},
+        )
+    return await public_view(event.pk)

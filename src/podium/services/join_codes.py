@@ -1,0 +1,67 @@
+"""Join codes (events and projects): short, upper-case, random, unique.
+
+The database's unique constraint is the judge of uniqueness; a clash is retried with a fresh
+code inside a savepoint, so the request's transaction survives the failed insert.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import IntegrityError
+
+from podium.db import database
+
+# No 0/O, 1/I/L: codes are read aloud and copied from slides.
+JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+JOIN_CODE_LENGTH = 6
+# 31**6 ≈ 8.9e8 codes: a clash is rare, five in a row means something else is wrong.
+JOIN_CODE_ATTEMPTS = 5
+
+T = TypeVar("T")
+
+
+class JoinCodesExhausted(RuntimeError):
+    """Every attempt clashed with an existing code."""
+
+
+def new_join_code() -> str:
+    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+
+
+def normalise_join_code(value: str) -> str:
+    """What a person typed, in the stored form: codes match case-insensitively."""
+    return value.strip().upper()
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The name of the constraint a failed statement broke (asyncpg's error is the cause)."""
+    error: BaseException | None = exc.orig
+    while error is not None:
+        name = getattr(error, "constraint_name", None)
+        if isinstance(name, str):
+            return name
+        error = error.__cause__
+    return None
+
+
+async def with_unique_join_code(
+    insert: Callable[[str], Awaitable[T]], constraint: str, attempts: int = JOIN_CODE_ATTEMPTS
+) -> T:
+    """Run `insert(code)` with fresh codes until none clashes on `constraint`.
+
+    Must run inside the request's transaction: each attempt is a savepoint. Any other integrity
+    error (a taken slug, say) propagates unchanged for the caller to map.
+    """
+    if database.get_transaction_connection() is None:
+        raise RuntimeError("with_unique_join_code needs the request's transaction")
+    for _ in range(attempts):
+        try:
+            async with database.transaction():
+                return await insert(new_join_code())
+        except IntegrityError as exc:
+            if violated_constraint(exc) != constraint:
+                raise
+    raise JoinCodesExhausted(f"no free join code after {attempts} attempts")
