@@ -893,7 +893,7 @@ class _Builder:
 def generate_base(
     total_records: int, *, seed: int = 0, mess: bool | Mapping[str, int] = True
 ) -> GeneratedBase:
-    """A v1 base of exactly `total_records` records.
+    """A v1 base of exactly `total_records` records (default mess needs about 1,000 or more).
 
     `mess`: True plants `default_mess_counts`; False none; a mapping plants exactly those counts
     (kinds left out: none).
@@ -912,9 +912,11 @@ def generate_base(
     builder = _Builder(seed)
     # Mess that adds records (twins, duplicate votes) needs room; sign-ups fill what is left.
     budget = total_records - counts.get("email_case_duplicate", 0) - counts.get("duplicate_vote", 0)
+    # About 4 % of a real base are sign-ups who never joined an event: kept for the end.
+    lone_signups = total_records // 25
     largest = max(5, min(300, total_records // 150))
     while True:
-        remaining = budget - builder.total
+        remaining = budget - lone_signups - builder.total
         # Users, event and projects of an event with p projects are at most ~5.3 p + 3 records
         # (teams of ≤4, 30 % extra attendees, a new owner); votes and referrals stop at the limit.
         affordable = int((remaining - 3) / 5.3)
@@ -926,14 +928,17 @@ def generate_base(
         raise TooSmallForMess("no room for a single event")
     if mess is True:
         counts = default_mess_counts(total_records, builder.event_count)
+    # Sign-ups that never joined fill the budget before the mess is planted, so a small base
+    # has users without activity to plant user mess on.
+    while builder.total < budget:
+        builder.new_user(
+            builder.rng.randrange(builder.event_count), -builder.rng.uniform(0, 30) * _DAY
+        )
     if counts:
         builder.plant_all(counts)
     else:
         builder.derive()
-    while builder.total < total_records:
-        builder.new_user(
-            builder.rng.randrange(builder.event_count), -builder.rng.uniform(0, 30) * _DAY
-        )
+    assert builder.total == total_records, "the records that mess adds were budgeted"
     manifest = MessManifest(records={kind: sorted(ids) for kind, ids in builder.manifest.items()})
     return GeneratedBase(tables=builder.emit(), manifest=manifest, seed=seed)
 

@@ -342,7 +342,7 @@ class AirtableStore:
         created_records = []
         for values in writes:
             new_id = record_id or self._new_record_id()
-            moment = truncate_to_ms(created.astimezone(UTC)) if created is not None else now
+            moment = now if created is None else truncate_to_ms(_as_utc(created))
             record = StoredRecord(id=new_id, created=moment, modified=max(moment, now), fields={})
             self.records[table.name][new_id] = record
             self._apply(table, record, values, replace=False, now=now, touched=touched)
@@ -598,6 +598,11 @@ class AirtableStore:
     @property
     def live_listings(self) -> int:
         return len(self._listings)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """A naive time is taken as UTC, as Airtable takes it."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _sort_key_for(name: str) -> Callable[[StoredRecord], tuple[int, Any]]:

@@ -271,6 +271,15 @@ class FakeAirtable:
             self._log.clear()
             self._status_counts.clear()
 
+    def reset(self) -> None:
+        """Forget faults, the request log and throttling history (not the data or settings)."""
+        with self._lock:
+            self._faults.clear()
+            self._log.clear()
+            self._status_counts.clear()
+            self._accepted.clear()
+            self._blocked_until = self._next_slot = 0.0
+
     # -- data helpers (no HTTP, no throttling, no faults) ----------------------------------
 
     def load(self, tables: Mapping[str, Iterable[AirtableRecord]], *, replace: bool = True) -> int:
@@ -582,9 +591,14 @@ class FakeAirtable:
     def _table_endpoint(self, request: Request, table: TableLayout | None, body: Any) -> Any:
         assert table is not None
         if request.method == "GET":
-            return self._list(
-                table, _list_request_from_query(request.query_params), dict(request.query_params)
-            )
+            query = request.query_params
+            options = {
+                "view": query.get("view"),
+                "cellFormat": query.get("cellFormat", "json"),
+                "returnFieldsByFieldId": query.get("returnFieldsByFieldId"),
+                "recordMetadata": query.getlist("recordMetadata[]"),
+            }
+            return self._list(table, _list_request_from_query(query), options)
         by_id = _flag(request.query_params.get("returnFieldsByFieldId")) or _flag(
             body.get("returnFieldsByFieldId") if isinstance(body, dict) else None
         )
@@ -624,12 +638,12 @@ class FakeAirtable:
             raise AirtableError(
                 422, "VIEW_NAME_NOT_FOUND", f'Could not find view "{view}" in table {table.name}'
             )
-        if raw.get("cellFormat", "json") != "json":
+        if raw.get("cellFormat") not in (None, "json"):
             raise AirtableError(
                 422, "INVALID_REQUEST_UNKNOWN", "The fake serves cellFormat=json only"
             )
         by_id = _flag(raw.get("returnFieldsByFieldId"))
-        metadata = raw.get("recordMetadata") or raw.get("recordMetadata[]") or []
+        metadata = raw.get("recordMetadata") or []
         only = frozenset(list_request.fields) if list_request.fields else None
         page, offset = self._store.list_page(table, list_request)
         records: list[dict[str, Any]] = []
@@ -863,7 +877,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     arguments = parser.parse_args(argv)
 
-    base = generate_base(arguments.records, seed=arguments.seed, mess=not arguments.clean)
+    try:
+        base = generate_base(arguments.records, seed=arguments.seed, mess=not arguments.clean)
+    except ValueError as error:  # includes TooSmallForMess
+        parser.error(f"{error} (or pass --clean)")
     fake = FakeAirtable(
         base.tables,
         token=arguments.token,
