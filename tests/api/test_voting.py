@@ -12,12 +12,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from tests.conftest import MakeUser, access_token, auth_headers
 
 from podium.ids import Entity
 from podium.models import User
 from podium.public_ids import public_id
 from podium.services.join_codes import new_join_code
-from tests.conftest import MakeUser, access_token, auth_headers
 
 
 @dataclass(frozen=True)
@@ -268,7 +268,9 @@ async def test_voting_again_for_a_project_is_409_and_stores_nothing(
     s = await setting(db, make_user, projects=4)
     assert (await vote(client, s.voter, s.event.public, [s.projects[0].public])).status_code == 201
 
-    again = await vote(client, s.voter, s.event.public, [s.projects[1].public, s.projects[0].public])
+    again = await vote(
+        client, s.voter, s.event.public, [s.projects[1].public, s.projects[0].public]
+    )
 
     assert again.status_code == 409
     assert error_code(again) == "already_voted"
