@@ -9,11 +9,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from tests.conftest import MakeUser, auth_headers
 
 from podium.ids import Entity
 from podium.models import Event, EventAttendee, Project, ProjectCollaborator, User, Vote
 from podium.public_ids import public_id
-from tests.conftest import MakeUser, auth_headers
 
 
 async def make_event(owner: User, **flags: Any) -> Event:
@@ -418,9 +418,7 @@ async def test_event_cannot_change_on_update(
     assert project.event.pk == event.pk
 
 
-async def test_update_checks_the_demo_rule(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
+async def test_update_checks_the_demo_rule(client: httpx.AsyncClient, make_user: MakeUser) -> None:
     ada = await make_user()
     event = await make_event(await make_user())
     project = await make_project(ada, event)
@@ -432,9 +430,7 @@ async def test_update_checks_the_demo_rule(
     assert_error(response, 400, "demo_required")
 
 
-async def test_only_the_owner_may_update(
-    client: httpx.AsyncClient, make_user: MakeUser
-) -> None:
+async def test_only_the_owner_may_update(client: httpx.AsyncClient, make_user: MakeUser) -> None:
     ada, collaborator, attendee, organiser = [await make_user() for _ in range(4)]
     event = await make_event(organiser)
     await attend(event, ada, collaborator, attendee)

@@ -38,11 +38,14 @@ from podium.services.projects import is_member
 
 log = logging.getLogger(__name__)
 
-CHECK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CHECK_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+_CHECK_ID = re.compile(CHECK_ID_PATTERN)
 # A check is started or polled while a person waits for the page: fail fast.
 UPSTREAM_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 MAX_UPSTREAM_BYTES = 1_000_000
+# SQLSTATE class 22: a value PostgreSQL cannot store (such as \u0000 in jsonb).
+DATA_EXCEPTION_CLASS = "22"
 
 projects = Project.ormar_config.table
 
@@ -52,7 +55,7 @@ class UpstreamCheck(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    id: str = Field(pattern=CHECK_ID.pattern, max_length=64)
+    id: str = Field(pattern=CHECK_ID_PATTERN)
     status: CheckStatus
     reference: str | None = None
     result: JsonValue = None
@@ -127,7 +130,10 @@ async def _store_result(project: Project, check: UpstreamCheck) -> None:
                 .where(projects.c.id == project.pk)
                 .values(cached_auto_quality=check.result)
             )
-    except sqlalchemy.exc.DataError:
+    except sqlalchemy.exc.DBAPIError as error:
+        sqlstate = getattr(error.orig.__cause__, "sqlstate", None) if error.orig else None
+        if not str(sqlstate).startswith(DATA_EXCEPTION_CLASS):
+            raise
         # e.g. a \u0000 in a string, which jsonb refuses
         log.warning("review result for project %s not storable", project.pk, exc_info=True)
         raise _failed("it answered a result that cannot be stored") from None
@@ -173,7 +179,7 @@ async def start_check(settings: Settings, project_seq: int, user: User) -> Proje
 
 async def get_check(settings: Settings, check_id: str, user: User) -> ProjectCheck:
     """A check's status, for members of its project; a finished result is stored."""
-    if CHECK_ID.fullmatch(check_id) is None:
+    if _CHECK_ID.fullmatch(check_id) is None:
         raise not_found("quality check")
     response = await _call(settings, "GET", f"/checks/{check_id}")
     if response.status_code == 404:

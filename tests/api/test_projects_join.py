@@ -1,0 +1,236 @@
+"""Joining a project as a collaborator with its join code."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import asyncpg
+import httpx
+import pytest
+from tests.conftest import MakeUser, auth_headers
+
+from podium.ids import Entity
+from podium.models import Event, EventAttendee, Project, ProjectCollaborator, User
+from podium.public_ids import public_id
+
+
+async def make_event(owner: User) -> Event:
+    return await Event.objects.create(
+        name="Hack Night",
+        slug="hack-" + secrets.token_hex(4),
+        join_code=secrets.token_hex(3).upper(),
+        owner=owner,
+    )
+
+
+async def attend(event: Event, *users: User) -> None:
+    for user in users:
+        await EventAttendee.objects.create(event=event, user=user)
+
+
+async def make_project(owner: User, event: Event, join_code: str = "RVR7K2") -> Project:
+    return await Project.objects.create(name="Rover", join_code=join_code, owner=owner, event=event)
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+
+
+async def test_attendee_joins_a_project_and_gets_the_private_view(
+    client: httpx.AsyncClient, make_user: MakeUser, db: asyncpg.Pool
+) -> None:
+    ada, grace = await make_user(), await make_user()
+    event = await make_event(await make_user())
+    await attend(event, ada, grace)
+    project = await make_project(ada, event)
+
+    response = await client.post(
+        "/projects/join", params={"join_code": "RVR7K2"}, headers=auth_headers(grace)
+    )
+
+    assert response.status_code == 200, response.text
+    joined = response.json()
+    assert joined["id"] == public_id(Entity.PROJECT, project.seq)
+    assert joined["join_code"] == "RVR7K2"
+    assert joined["collaborators"] == [
+        {"id": public_id(Entity.USER, grace.seq), "display_name": grace.display_name}
+    ]
+    assert await db.fetchval("SELECT user_id FROM project_collaborators") == grace.pk
+
+
+async def test_joined_project_appears_in_my_projects(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    ada, grace = await make_user(), await make_user()
+    event = await make_event(await make_user())
+    await attend(event, ada, grace)
+    project = await make_project(ada, event)
+
+    await client.post("/projects/join", params={"join_code": "RVR7K2"}, headers=auth_headers(grace))
+    mine = await client.get("/projects/mine", headers=auth_headers(grace))
+
+    assert [p["id"] for p in mine.json()] == [public_id(Entity.PROJECT, project.seq)]
+
+
+@pytest.mark.parametrize("typed", ["rvr7k2", " Rvr7K2 ", "RVR7K2"])
+async def test_join_code_is_case_insensitive(
+    client: httpx.AsyncClient, make_user: MakeUser, typed: str
+) -> None:
+    ada, grace = await make_user(), await make_user()
+    event = await make_event(await make_user())
+    await attend(event, ada, grace)
+    await make_project(ada, event)
+
+    response = await client.post(
+        "/projects/join", params={"join_code": typed}, headers=auth_headers(grace)
+    )
+
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("code", ["ZZZZZZ", "RVR7K", "RVR7K2X", "RVR-7K", "ÄÄÄÄÄÄ", "x" * 64])
+async def test_unknown_or_malformed_join_code_is_404(
+    client: httpx.AsyncClient, make_user: MakeUser, code: str
+) -> None:
+    ada, grace = await make_user(), await make_user()
+    event = await make_event(await make_user())
+    await attend(event, ada, grace)
+    await make_project(ada, event)
+
+    response = await client.post(
+        "/projects/join", params={"join_code": code}, headers=auth_headers(grace)
+    )
+
+    assert_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("params", [{}, {"join_code": ""}, {"join_code": "x" * 65}])
+async def test_missing_or_oversized_join_code_is_422(
+    client: httpx.AsyncClient, make_user: MakeUser, params: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/projects/join", params=params, headers=auth_headers(await make_user())
+    )
+    assert_error(response, 422, "validation_error")
+
+
+async def test_joining_requires_a_token(client: httpx.AsyncClient, make_user: MakeUser) -> None:
+    event = await make_event(await make_user())
+    await make_project(await make_user(), event)
+
+    response = await client.post("/projects/join", params={"join_code": "RVR7K2"})
+
+    assert_error(response, 401, "unauthorized")
+
+
+async def test_non_attendee_cannot_join(
+    client: httpx.AsyncClient, make_user: MakeUser, db: asyncpg.Pool
+) -> None:
+    ada, stranger, organiser = await make_user(), await make_user(), await make_user()
+    event = await make_event(organiser)
+    await attend(event, ada)
+    await make_project(ada, event)
+
+    for user in (stranger, organiser):
+        response = await client.post(
+            "/projects/join", params={"join_code": "RVR7K2"}, headers=auth_headers(user)
+        )
+        assert_error(response, 403, "not_attending")
+    assert await db.fetchval("SELECT count(*) FROM project_collaborators") == 0
+
+
+async def test_attendee_of_another_event_cannot_join(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    ada, grace = await make_user(), await make_user()
+    event, other = await make_event(await make_user()), await make_event(await make_user())
+    await attend(event, ada)
+    await attend(other, grace)
+    await make_project(ada, event)
+
+    response = await client.post(
+        "/projects/join", params={"join_code": "RVR7K2"}, headers=auth_headers(grace)
+    )
+
+    assert_error(response, 403, "not_attending")
+
+
+async def test_owner_cannot_join_their_own_project(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    ada = await make_user()
+    event = await make_event(await make_user())
+    await attend(event, ada)
+    await make_project(ada, event)
+
+    response = await client.post(
+        "/projects/join", params={"join_code": "RVR7K2"}, headers=auth_headers(ada)
+    )
+
+    assert_error(response, 409, "already_member")
+
+
+async def test_collaborator_cannot_join_twice(
+    client: httpx.AsyncClient, make_user: MakeUser, db: asyncpg.Pool
+) -> None:
+    ada, grace = await make_user(), await make_user()
+    event = await make_event(await make_user())
+    await attend(event, ada, grace)
+    project = await make_project(ada, event)
+    await ProjectCollaborator.objects.create(project=project, user=grace)
+
+    response = await client.post(
+        "/projects/join", params={"join_code": "RVR7K2"}, headers=auth_headers(grace)
+    )
+
+    assert_error(response, 409, "already_member")
+    assert await db.fetchval("SELECT count(*) FROM project_collaborators") == 1
+
+
+async def test_concurrent_joins_by_one_user_store_one_collaborator(
+    client: httpx.AsyncClient, make_user: MakeUser, db: asyncpg.Pool
+) -> None:
+    ada, grace = await make_user(), await make_user()
+    event = await make_event(await make_user())
+    await attend(event, ada, grace)
+    await make_project(ada, event)
+
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/projects/join", params={"join_code": "rvr7k2"}, headers=auth_headers(grace)
+            )
+            for _ in range(10)
+        )
+    )
+
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] + [409] * 9, [r.text for r in responses]
+    assert all(
+        r.json()["error"]["code"] == "already_member" for r in responses if r.status_code == 409
+    )
+    assert await db.fetchval("SELECT count(*) FROM project_collaborators") == 1
+
+
+async def test_many_users_join_one_project_at_once(
+    client: httpx.AsyncClient, make_user: MakeUser, db: asyncpg.Pool
+) -> None:
+    ada = await make_user()
+    team = [await make_user() for _ in range(8)]
+    event = await make_event(await make_user())
+    await attend(event, ada, *team)
+    await make_project(ada, event)
+
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/projects/join", params={"join_code": "RVR7K2"}, headers=auth_headers(member)
+            )
+            for member in team
+        )
+    )
+
+    assert [r.status_code for r in responses] == [200] * len(team)
+    assert await db.fetchval("SELECT count(*) FROM project_collaborators") == len(team)
