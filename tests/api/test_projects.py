@@ -14,6 +14,7 @@ from tests.conftest import MakeUser, auth_headers
 from podium.ids import Entity
 from podium.models import Event, EventAttendee, Project, ProjectCollaborator, User, Vote
 from podium.public_ids import public_id
+from podium.services import projects as projects_service
 
 
 async def make_event(owner: User, **flags: Any) -> Event:
@@ -95,6 +96,22 @@ async def test_attendee_creates_a_project_and_gets_the_private_view(
     assert len(code) == 6 and code.isupper() and not set(code) & set("01IO")
     stored = await db.fetchrow("SELECT name, join_code, event_id FROM projects")
     assert (stored["name"], stored["join_code"], stored["event_id"]) == ("Rover", code, event.pk)
+
+
+async def test_a_join_code_clash_is_retried_with_a_fresh_code(
+    client: httpx.AsyncClient, make_user: MakeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ada = await make_user()
+    event = await make_event(await make_user())
+    await attend(event, ada)
+    await make_project(ada, event, join_code="AAAAAA")
+    codes = iter(["AAAAAA", "AAAAAA", "BBBBBB"])
+    monkeypatch.setattr(projects_service, "new_project_join_code", lambda: next(codes))
+
+    response = await client.post("/projects/", json=body(event), headers=auth_headers(ada))
+
+    assert response.status_code == 201, response.text
+    assert response.json()["join_code"] == "BBBBBB"
 
 
 async def test_created_project_is_readable_at_its_id(

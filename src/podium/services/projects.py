@@ -48,10 +48,6 @@ def _violation(error: sa_exc.IntegrityError) -> tuple[str | None, str | None]:
     return getattr(cause, "sqlstate", None), getattr(cause, "constraint_name", None)
 
 
-def not_attending() -> ApiError:
-    return ApiError(403, "not_attending", "you must attend the event first")
-
-
 def _require_project_owner(project: Project, user: User) -> None:
     if project.owner.pk != user.pk:
         raise ApiError(403, "not_project_owner", "only the project's owner may do this")
