@@ -50,3 +50,17 @@ def test_database_url_accepts_both_forms_and_refuses_others() -> None:
     assert Settings(database_url="postgres://h/d").database_url == "postgresql+asyncpg://h/d"
     with pytest.raises(ValueError, match="DATABASE_URL"):
         Settings(database_url="mysql://h/d")
+
+
+def test_production_refuses_the_public_development_id_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from podium.ids import DEVELOPMENT_ID_KEY
+
+    monkeypatch.setenv("PODIUM_LOOPS_API_KEY", "loops-key")
+    monkeypatch.setenv("PODIUM_LOOPS_TRANSACTIONAL_ID", "tx-login")
+    with pytest.raises(MissingSecretError, match="PODIUM_ID_KEY"):
+        Settings(
+            env=Environment.PRODUCTION,
+            database_url="postgresql://db/podium",
+            jwt_secret="s" * 40,
+            id_key=DEVELOPMENT_ID_KEY,
+        )

@@ -6,15 +6,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.config import Settings
 from podium.db import database
-from podium.deps import LEGACY_REDIRECT_MAX_AGE, LegacyRedirect
 from podium.errors import error_response, install_error_handlers
+from podium.legacy_redirects import LegacyRedirects
 from podium.public_ids import configure_codec
 from podium.routers import admin, auth, events, health, legacy, projects, users
 
@@ -102,17 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
-    @app.exception_handler(LegacyRedirect)
-    async def legacy_redirect(_: Request, exc: LegacyRedirect) -> Response:
-        return Response(
-            status_code=308,
-            headers={
-                "Location": exc.location,
-                "Cache-Control": f"public, max-age={LEGACY_REDIRECT_MAX_AGE}",
-            },
-        )
-
     for module in (health, auth, users, events, admin, projects, legacy):
         app.include_router(module.router)
+    app.add_middleware(LegacyRedirects)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

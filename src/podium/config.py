@@ -75,6 +75,12 @@ class Settings(BaseSettings):
                 raise MissingSecretError(
                     f"production needs {', '.join(missing)}; set it in the environment (Doppler)"
                 )
+            from podium.ids import DEVELOPMENT_ID_KEY
+
+            assert self.id_key is not None
+            if self.id_key.get_secret_value() == DEVELOPMENT_ID_KEY:
+                # The development key is public: IDs made with it would hide nothing.
+                raise MissingSecretError("PODIUM_ID_KEY is the public development key")
         return self
 
     @property

@@ -12,13 +12,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from podium.config import Settings
 from podium.db import database
 from podium.errors import ApiError, not_found
-from podium.ids import Entity, is_legacy_id
+from podium.ids import Entity
 from podium.models import Event, Project, User
-from podium.public_ids import decode_id, id_schema, public_id
+from podium.public_ids import decode_id, id_schema
 from podium.security import InvalidToken, TokenType, read_token
-
-# A legacy redirect is cacheable: a v1 record id maps to one short ID forever.
-LEGACY_REDIRECT_MAX_AGE = 86_400
 
 
 def get_settings(request: Request) -> Settings:
@@ -66,31 +63,11 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 M = TypeVar("M", bound=ormar.Model)
 
 
-class LegacyRedirect(Exception):
-    """A v1 record id in a path: answered with 308 to the same URL with the short ID."""
+async def load_by_public_id(entity: Entity, model: type[M], value: str, what: str) -> M:
+    """The row a path ID names: one indexed lookup, 404 for anything else.
 
-    def __init__(self, location: str) -> None:
-        super().__init__(location)
-        self.location = location
-
-
-def _redirect_location(request: Request, legacy_id: str, short_id: str) -> str:
-    segments = [short_id if part == legacy_id else part for part in request.url.path.split("/")]
-    location = "/".join(segments)
-    if request.url.query:
-        location += "?" + request.url.query
-    return location
-
-
-async def load_by_public_id(
-    request: Request, entity: Entity, model: type[M], value: str, what: str
-) -> M:
-    """The row a path ID names: one indexed lookup, 404 for anything else, 308 for v1 ids."""
-    if is_legacy_id(value):
-        row = await model.objects.get_or_none(airtable_id=value)
-        if row is None:
-            raise not_found(what)
-        raise LegacyRedirect(_redirect_location(request, value, public_id(entity, row.seq)))
+    v1 record ids never get here: podium.legacy_redirects answers them with a 308 first.
+    """
     seq = decode_id(entity, value)
     if seq is None:
         raise not_found(what)
@@ -105,18 +82,16 @@ def _path_id(entity: Entity) -> Any:
     return Path(json_schema_extra=id_schema(entity))
 
 
-async def load_event(request: Request, event_id: Annotated[str, _path_id(Entity.EVENT)]) -> Event:
-    return await load_by_public_id(request, Entity.EVENT, Event, event_id, "event")
+async def load_event(event_id: Annotated[str, _path_id(Entity.EVENT)]) -> Event:
+    return await load_by_public_id(Entity.EVENT, Event, event_id, "event")
 
 
-async def load_project(
-    request: Request, project_id: Annotated[str, _path_id(Entity.PROJECT)]
-) -> Project:
-    return await load_by_public_id(request, Entity.PROJECT, Project, project_id, "project")
+async def load_project(project_id: Annotated[str, _path_id(Entity.PROJECT)]) -> Project:
+    return await load_by_public_id(Entity.PROJECT, Project, project_id, "project")
 
 
-async def load_user(request: Request, user_id: Annotated[str, _path_id(Entity.USER)]) -> User:
-    return await load_by_public_id(request, Entity.USER, User, user_id, "user")
+async def load_user(user_id: Annotated[str, _path_id(Entity.USER)]) -> User:
+    return await load_by_public_id(Entity.USER, User, user_id, "user")
 
 
 PathEvent = Annotated[Event, Depends(load_event)]

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
-from podium.deps import LEGACY_REDIRECT_MAX_AGE
 from podium.errors import error_responses, not_found
 from podium.ids import LEGACY_ID_PATTERN, is_legacy_id
+from podium.legacy_redirects import LEGACY_REDIRECT_MAX_AGE
 from podium.services.legacy import canonical_path
 
 router = APIRouter(tags=["legacy"])

@@ -1,0 +1,95 @@
+"""308 redirects for v1 record ids in the path of any route that takes an entity ID.
+
+Done as middleware, before routing and dependencies, so a legacy link redirects the same way
+whatever the route needs (a login, a body): the client repeats the request at the short-ID URL.
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from podium.db import database
+from podium.errors import error_response
+from podium.ids import Entity, is_legacy_id
+from podium.public_ids import public_id
+
+# A legacy redirect is cacheable: a v1 record id maps to one short ID forever.
+LEGACY_REDIRECT_MAX_AGE = 86_400
+
+# Path parameter name → the entity (and its table) it names.
+PATH_PARAMETERS = {
+    "event_id": (Entity.EVENT, "events"),
+    "project_id": (Entity.PROJECT, "projects"),
+    "user_id": (Entity.USER, "users"),
+}
+
+
+def redirect_headers(location: str) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"location", location.encode()),
+        (b"cache-control", f"public, max-age={LEGACY_REDIRECT_MAX_AGE}".encode()),
+        (b"content-length", b"0"),
+    ]
+
+
+async def _short_id(table: str, entity: Entity, airtable_id: str) -> str | None:
+    async with database.connection() as conn:
+        seq = await conn.scalar(
+            sqlalchemy.text(f"SELECT seq FROM {table} WHERE airtable_id = :id"), {"id": airtable_id}
+        )
+    return None if seq is None else public_id(entity, int(seq))
+
+
+class LegacyRedirects:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._templates: list[re.Pattern[str]] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Cheap test first: only paths holding something like a record id go any further.
+        if scope["type"] != "http" or "/rec" not in scope["path"]:
+            await self.app(scope, receive, send)
+            return
+        legacy = self._legacy_parameter(scope)
+        if legacy is None:
+            await self.app(scope, receive, send)
+            return
+        value, entity, table = legacy
+        short = await _short_id(table, entity, value)
+        if short is None:
+            await error_response(404, "not_found", f"{entity} not found")(scope, receive, send)
+            return
+        segments = [short if part == value else part for part in scope["path"].split("/")]
+        location = "/".join(segments)
+        if scope.get("query_string"):
+            location += "?" + scope["query_string"].decode("latin-1")
+        await send(
+            {"type": "http.response.start", "status": 308, "headers": redirect_headers(location)}
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    def _path_templates(self, scope: Scope) -> list[re.Pattern[str]]:
+        """Every route path that takes an entity ID, compiled once from the app's own spec."""
+        if self._templates is None:
+            paths = scope["app"].openapi().get("paths", {})
+            self._templates = [
+                compile_path(path)[0]
+                for path in paths
+                if any("{" + name + "}" in path for name in PATH_PARAMETERS)
+            ]
+        return self._templates
+
+    def _legacy_parameter(self, scope: Scope) -> tuple[str, Entity, str] | None:
+        for template in self._path_templates(scope):
+            match = template.match(scope["path"])
+            if match is None:
+                continue
+            for name, value in match.groupdict().items():
+                if name in PATH_PARAMETERS and is_legacy_id(value):
+                    entity, table = PATH_PARAMETERS[name]
+                    return value, entity, table
+        return None
