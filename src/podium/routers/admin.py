@@ -17,7 +17,7 @@ from podium.services.pagination import PageParams
 router = APIRouter(prefix="/events/admin/{event_id}", tags=["event admin"])
 
 
-@router.get("", response_model=EventPrivate, responses=error_responses(401, 403, 404))
+@router.get("", response_model=EventPrivate, responses=error_responses(401, 403, 404, 422))
 async def get_admin_event(event: OwnedEvent) -> EventPrivate:
     """The owner's view of the event: join code, attendee count, votes per attendee."""
     return await private_view(event.pk)

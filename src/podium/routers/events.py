@@ -52,7 +52,7 @@ async def list_my_events(user: CurrentUser) -> UserEvents:
     return await service.events_of(user)
 
 
-@router.get("/id/{slug}", response_model=EventIdOfSlug, responses=error_responses(404))
+@router.get("/id/{slug}", response_model=EventIdOfSlug, responses=error_responses(404, 422))
 async def get_event_id_by_slug(slug: str) -> EventIdOfSlug:
     """The public ID of the event with this slug."""
     return await service.event_id_of_slug(slug)
@@ -89,7 +89,7 @@ async def cast_votes(body: VoteRequest, user: CurrentUser, _: DbTransaction) -> 
     return await voting.cast_votes(user, body.event, body.projects)
 
 
-@router.get("/{event_id}", response_model=EventPublic, responses=error_responses(404))
+@router.get("/{event_id}", response_model=EventPublic, responses=error_responses(404, 422))
 async def get_event(event: PathEvent) -> EventPublic:
     """The public view of an event (no token needed)."""
     return await service.public_view(event.pk)
@@ -109,7 +109,7 @@ async def update_event(body: EventUpdate, event: OwnedEvent, _: DbTransaction) -
     "/{event_id}",
     status_code=204,
     response_class=Response,
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 422),
 )
 async def delete_event(event: OwnedEvent, _: DbTransaction) -> None:
     """Delete an event with its attendees, projects, votes and referrals; owner only."""

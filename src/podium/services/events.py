@@ -166,12 +166,15 @@ async def delete_event(event: Event) -> None:
 
 async def attend_event(user: User, join_code: str, referral: str) -> EventPublic:
     """Join the event with this code; a non-empty referral is stored with the attendance."""
-    code = normalise_join_code(join_code)
-    event = await Event.objects.get_or_none(join_code=code) if code else None
-    if event is None:
-        raise ApiError(404, "not_found", "no event has this join code")
     conn = database.get_transaction_connection()
     assert conn is not None, "attend_event needs the request's transaction"
+    # FOR KEY SHARE: the event cannot be deleted between finding it and joining it.
+    event_id = await conn.scalar(
+        sqlalchemy.text("SELECT id FROM events WHERE join_code = :code FOR KEY SHARE"),
+        {"code": normalise_join_code(join_code)},
+    )
+    if event_id is None:
+        raise ApiError(404, "not_found", "no event has this join code")
     # ON CONFLICT waits for a concurrent join by the same user to finish, then inserts nothing:
     # exactly one of any number of simultaneous joins succeeds, the rest see `already_attending`.
     joined = await conn.scalar(
@@ -180,7 +183,7 @@ async def attend_event(user: User, join_code: str, referral: str) -> EventPublic
             "ON CONFLICT ON CONSTRAINT uq_event_attendees_event_id_user_id DO NOTHING "
             "RETURNING id"
         ),
-        {"event": event.pk, "user": user.pk},
+        {"event": event_id, "user": user.pk},
     )
     if joined is None:
         raise conflict("already_attending", "you already attend this event")
@@ -191,6 +194,6 @@ async def attend_event(user: User, join_code: str, referral: str) -> EventPublic
                 "INSERT INTO referrals (content, user_id, event_id) "
                 "VALUES (:content, :user, :event)"
             ),
-            {"content": content, "user": user.pk, "event": event.pk},
+            {"content": content, "user": user.pk, "event": event_id},
         )
-    return await public_view(event.pk)
+    return await public_view(event_id)

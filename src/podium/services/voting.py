@@ -55,6 +55,7 @@ async def cast_votes(voter: User, event_seq: int, project_seqs: list[int]) -> Vo
     if not attendance:
         raise ApiError(403, "not_attending", "only attendees of the event may vote")
 
+    # FOR KEY SHARE: a project found here cannot be deleted before its vote is stored.
     projects = await _rows(
         conn,
         """
@@ -64,6 +65,7 @@ async def cast_votes(voter: User, event_seq: int, project_seqs: list[int]) -> Vo
                    WHERE c.project_id = p.id AND c.user_id = :user
                ) AS own
         FROM projects p WHERE p.seq = ANY(CAST(:seqs AS bigint[]))
+        FOR KEY SHARE OF p
         """,
         seqs=project_seqs,
         user=voter.pk,
