@@ -46,7 +46,7 @@ async def list_event_projects(
 @router.get(
     "/events/admin/{event_id}/leaderboard",
     response_model=list[ProjectAdmin],
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 422),
 )
 async def get_admin_leaderboard(user: CurrentUser, event: PathEvent) -> list[ProjectAdmin]:
     """The event owner's leaderboard: every project by points, with join codes and emails."""
@@ -106,7 +106,7 @@ async def start_project_check(
 @router.get(
     "/projects/check/{check_id}",
     response_model=ProjectCheck,
-    responses=error_responses(401, 403, 404, 502, 503),
+    responses=error_responses(401, 403, 404, 422, 502, 503),
 )
 async def get_project_check(
     check_id: str, user: CurrentUser, settings: SettingsDep
@@ -115,7 +115,9 @@ async def get_project_check(
     return await review.get_check(settings, check_id, user)
 
 
-@router.get("/projects/{project_id}", response_model=ProjectPublic, responses=error_responses(404))
+@router.get(
+    "/projects/{project_id}", response_model=ProjectPublic, responses=error_responses(404, 422)
+)
 async def get_project(project: PathProject) -> ProjectPublic:
     """A project's public view, with its owner's and collaborators' display names."""
     return await service.project_public(project)
@@ -137,7 +139,7 @@ async def update_project(
     "/projects/{project_id}",
     status_code=204,
     response_class=Response,
-    responses=error_responses(401, 403, 404),
+    responses=error_responses(401, 403, 404, 422),
 )
 async def delete_project(user: CurrentUser, project: PathProject, _: DbTransaction) -> None:
     """Delete a project with its collaborators and votes (owner only)."""
