@@ -7,7 +7,9 @@ on their pair) and only touch rows whose values really differ, so a re-run write
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -51,10 +53,17 @@ async def connect(url: str) -> asyncpg.Connection:
     return conn
 
 
-async def lock(conn: asyncpg.Connection) -> None:
-    """One backfill at a time per database (held until the connection closes)."""
-    if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", LOCK_KEY):
-        raise AnotherBackfillRunning("another backfill is running against this database")
+async def lock(conn: asyncpg.Connection, wait: float = 10.0) -> None:
+    """One backfill at a time per database (held until the connection closes).
+
+    Waits a little: the session of a backfill that was just killed holds the lock until
+    PostgreSQL notices the dead connection.
+    """
+    deadline = time.monotonic() + wait
+    while not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", LOCK_KEY):
+        if time.monotonic() > deadline:
+            raise AnotherBackfillRunning("another backfill is running against this database")
+        await asyncio.sleep(0.25)
 
 
 # -- reading -------------------------------------------------------------------------------

@@ -55,7 +55,8 @@ class Hooks:
     """Test seams; raising from one simulates a crash at that point."""
 
     on_page: Callable[[str, int], None] | None = None  # (stage, pages of it so far)
-    on_stage_written: Callable[[str], None] | None = None
+    before_commit: Callable[[str], None] | None = None  # a stage's writes done, not committed
+    after_commit: Callable[[str], None] | None = None
 
 
 @dataclass
@@ -327,8 +328,10 @@ class Backfill:
                     counts = {table: value.as_dict() for table, value in changes.counts.items()}
                     checkpoint = db.Checkpoint(stage, counts, context.carry(stage))
                     await db.save_checkpoint(conn, run.id, checkpoint)
-        if self.options.hooks.on_stage_written is not None:
-            self.options.hooks.on_stage_written(stage)
+                if self.options.hooks.before_commit is not None:
+                    self.options.hooks.before_commit(stage)
+        if self.options.hooks.after_commit is not None:
+            self.options.hooks.after_commit(stage)
         return changes
 
     async def _write(self, conn: asyncpg.Connection, changes: StageChanges) -> None:
