@@ -1,0 +1,300 @@
+"""The phases of a run: per-route saturation searches, the persona mix, the voting burst."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from loadbench.http import HttpError, HttpPool
+from loadbench.loadgen import (
+    PhaseResult,
+    Request,
+    RouteStats,
+    constant_rate,
+    route_stats,
+    run_schedule,
+)
+from loadbench.seed import SeededEvent
+from loadbench.workload import VOTE_OVER_LIMIT, Workload
+from podium.services.access import max_votes_per_user
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long each phase runs; `quick` shortens everything for a smoke run."""
+
+    step_seconds: float = 3.0
+    calibration_seconds: float = 1.5
+    warmup_seconds: float = 1.0
+    mix_seconds: float = 8.0
+    burst_voters: int = 500
+    burst_seconds: float = 10.0
+    # Offered rate as a multiple of the closed-loop estimate, in order; stops at the first fail.
+    step_factors: tuple[float, ...] = (0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75)
+    mix_fractions: tuple[float, ...] = (0.25, 0.5, 0.75)
+    max_requests_per_step: int = 60_000
+    calibration_concurrency: int = 16
+    timeout: float = 10.0
+
+    @classmethod
+    def quick(cls) -> Timing:
+        return cls(
+            step_seconds=1.0,
+            calibration_seconds=0.7,
+            warmup_seconds=0.3,
+            mix_seconds=2.0,
+            burst_voters=100,
+            burst_seconds=2.0,
+            step_factors=(0.5, 0.9, 1.25),
+            mix_fractions=(0.5,),
+        )
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """When an offered rate counts as sustained (below saturation)."""
+
+    max_error_ratio: float = 0.001
+    min_throughput_ratio: float = 0.95  # achieved / offered
+    p99_blowup: float = 10.0  # p99 may grow to this multiple of the first step's p50 ...
+    p99_floor_ms: float = 100.0  # ... or to this, whichever is larger
+
+    def sustained(self, stats: RouteStats, offered: float, baseline_p50_ms: float) -> bool:
+        if stats.count == 0:
+            return False
+        errors = stats.count - stats.ok
+        return (
+            errors <= self.max_error_ratio * stats.count
+            and stats.achieved_rate >= self.min_throughput_ratio * offered
+            and stats.p99_ms <= max(self.p99_floor_ms, self.p99_blowup * baseline_p50_ms)
+        )
+
+
+@dataclass
+class Step:
+    offered: float
+    stats: RouteStats
+    sustained: bool
+    generator_cpu: float  # share of one core the generator used
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "offered_rate": self.offered,
+            "sustained": self.sustained,
+            "generator_cpu": self.generator_cpu,
+            **self.stats.as_dict(),
+        }
+
+
+@dataclass
+class Saturation:
+    label: str
+    closed_loop_rate: float
+    steps: list[Step] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def saturation_rate(self) -> float:
+        """The highest offered rate sustained (0 when none was)."""
+        return max((step.offered for step in self.steps if step.sustained), default=0.0)
+
+    @property
+    def peak_achieved(self) -> float:
+        return max((step.stats.achieved_rate for step in self.steps), default=0.0)
+
+    def below_saturation(self) -> Step | None:
+        """The sustained step nearest half the saturation rate (the 'normal load' figures)."""
+        sustained = [step for step in self.steps if step.sustained]
+        if not sustained:
+            return None
+        target = self.saturation_rate / 2
+        return min(sustained, key=lambda step: abs(step.offered - target))
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "label": self.label,
+            "closed_loop_rate": self.closed_loop_rate,
+            "saturation_rate": self.saturation_rate,
+            "peak_achieved_rate": self.peak_achieved,
+            "note": self.note,
+            "steps": [step.as_dict() for step in self.steps],
+        }
+
+
+async def closed_loop_rate(
+    pool: HttpPool, requests: Callable[[], Request], seconds: float, concurrency: int
+) -> float:
+    """Completions per second of `concurrency` clients sending back to back: a first estimate."""
+    deadline = time.perf_counter() + seconds
+    done = 0
+
+    async def client() -> None:
+        nonlocal done
+        while time.perf_counter() < deadline:
+            request = requests()
+            try:
+                response = await pool.send(request.data, 10.0)
+            except (TimeoutError, HttpError):
+                continue
+            if response.status in request.expect:
+                done += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return done / (time.perf_counter() - started)
+
+
+def _cycle(requests: list[Request]) -> Callable[[], Request]:
+    iterator = itertools.cycle(requests)
+    return lambda: next(iterator)
+
+
+async def saturation_search(
+    pool: HttpPool,
+    label: str,
+    requests: Callable[[], Request],
+    timing: Timing,
+    criteria: Criteria,
+    *,
+    budget: int | None = None,
+    progress: Callable[[str], None] = print,
+) -> Saturation:
+    """Step the offered rate up from half the closed-loop estimate until it is not sustained.
+
+    `requests` gives the next request; `budget` caps how many may be made in all (for routes
+    that consume their data, like votes).
+    """
+    used = 0
+
+    def take() -> Request:
+        nonlocal used
+        used += 1
+        return requests()
+
+    await closed_loop_rate(pool, take, timing.warmup_seconds, 4)
+    estimate = await closed_loop_rate(
+        pool, take, timing.calibration_seconds, timing.calibration_concurrency
+    )
+    result = Saturation(label, estimate)
+    baseline_p50 = 0.0
+
+    async def step(factor: float) -> bool | None:
+        """Run one step; None when the budget does not allow it."""
+        nonlocal baseline_p50, used
+        offered = max(1.0, estimate * factor)
+        times = constant_rate(offered, timing.step_seconds, timing.max_requests_per_step)
+        if budget is not None and used + len(times) > budget:
+            result.note = f"request budget ({budget}) used up: saturation is at least the last rate"
+            return None
+        schedule = [(at, take()) for at in times]
+        phase = await run_schedule(pool, label, schedule, offered_rate=offered)
+        stats = route_stats(phase, label)
+        if not baseline_p50:
+            baseline_p50 = stats.p50_ms
+        sustained = criteria.sustained(stats, offered, baseline_p50)
+        result.steps.append(Step(offered, stats, sustained, phase.cpu_seconds / phase.wall))
+        progress(
+            f"  {label:<52} offered {offered:8.1f}/s achieved {stats.achieved_rate:8.1f}/s "
+            f"p50 {stats.p50_ms:7.1f} p99 {stats.p99_ms:8.1f} ms "
+            f"errors {stats.count - stats.ok:<4} {'ok' if sustained else 'SATURATED'}"
+        )
+        await asyncio.sleep(0.3)  # let queues drain between steps
+        return sustained
+
+    first = timing.step_factors[0]
+    outcome = await step(first)
+    # Below the closed-loop estimate and already saturated: step down instead.
+    halvings = 0
+    while outcome is False and halvings < 3:
+        halvings += 1
+        baseline_p50 = 0.0
+        outcome = await step(first / 2**halvings)
+    if halvings == 0:
+        for factor in timing.step_factors[1:]:
+            if not await step(factor):
+                break
+    return result
+
+
+def persona_schedule(
+    workload: Workload, rate: float, seconds: float, seed: int, max_requests: int
+) -> list[tuple[float, Request]]:
+    rng = random.Random(seed)
+    return [
+        (at, workload.persona_request(rng)) for at in constant_rate(rate, seconds, max_requests)
+    ]
+
+
+def mix_capacity(weights: dict[str, float], saturation: dict[str, float]) -> float:
+    """Capacity of a mix from each route's own saturation rate (a route's cost is 1/rate)."""
+    cost = sum(
+        share / saturation[label] for label, share in weights.items() if saturation.get(label)
+    )
+    return 1 / cost if cost else 0.0
+
+
+@dataclass
+class Burst:
+    phase: PhaseResult
+    voters: list[str]
+
+
+def _burst_plan(
+    workload: Workload, event: SeededEvent, voters: list[str], seconds: float, seed: int
+) -> Iterator[tuple[float, Request]]:
+    """Voter i arrives at i * seconds / len(voters) and casts the event's limit of votes.
+
+    Half send one request with all their votes; half send one request per vote, all at once
+    (racing each other on their own row lock); one in ten of the latter also sends, at the same
+    instant, one vote too many, which the rules must refuse. Which of that voter's requests loses
+    the race is not determined, so any of theirs may be refused (400), but every voter must end
+    with exactly the limit: SQL checks that afterwards.
+    """
+    rng = random.Random(seed)
+    interval = seconds / max(1, len(voters))
+    limit = max_votes_per_user(len(event.project_seqs))
+    for index, email in enumerate(voters):
+        at = index * interval
+        own = event.own_projects.get(email, set())
+        candidates = [seq for seq in event.project_seqs if seq not in own]
+        picks = rng.sample(candidates, limit + 1)
+        split = index % 2 == 1
+        racing = split and index % 10 == 1
+        expect = frozenset({201, 400}) if racing else frozenset({201})
+        groups = [[seq] for seq in picks[:limit]] if split else [picks[:limit]]
+        for group in groups:
+            yield at, workload.vote(event, email, group, expect=expect)
+        if racing:
+            yield (
+                at,
+                workload.vote(event, email, [picks[limit]], label=VOTE_OVER_LIMIT, expect=expect),
+            )
+
+
+async def voting_burst(
+    pool: HttpPool,
+    workload: Workload,
+    timing: Timing,
+    *,
+    organiser_rate: float,
+    browse_rate: float,
+    seed: int = 11,
+) -> Burst:
+    """The burst on the big event, with organisers polling its leaderboard and others browsing."""
+    event = workload.big
+    voters = event.non_voters[: timing.burst_voters]
+    seconds = timing.burst_seconds
+    schedule = list(_burst_plan(workload, event, voters, seconds, seed))
+    if organiser_rate > 0:
+        for at in constant_rate(organiser_rate, seconds, 100_000):
+            schedule.append((at, workload.projects(event, event.owner_email, ranked=True)))
+    rng = random.Random(seed)
+    if browse_rate > 0:
+        for at in constant_rate(browse_rate, seconds, 100_000):
+            schedule.append((at, workload.persona_request(rng)))
+    phase = await run_schedule(pool, "voting burst", schedule, offered_rate=None)
+    return Burst(phase, voters)

