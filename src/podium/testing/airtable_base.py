@@ -416,13 +416,9 @@ class _Builder:
             self.link("events", event, "attendees", user.id)
             # A new sign-up joins right after signing up; a returning user any time after the
             # announcement.
-            joined.append(
-                (
-                    user,
-                    (user.offset if user.anchor == k else -rng.uniform(0, 20) * _DAY)
-                    + rng.uniform(60, _HOUR),
-                )
-            )
+            signed_up = user.offset if user.anchor == k else -rng.uniform(0, 20) * _DAY
+            # Never before the event exists (its owner may have signed up long before).
+            joined.append((user, max(signed_up, event.offset) + rng.uniform(60, _HOUR)))
 
         if rng.random() < 0.4:
             attend(owner)
