@@ -606,7 +606,8 @@ def test_env_points_the_migration_tools_at_the_fake(fake: FakeAirtable) -> None:
     assert json.dumps(env)  # plain strings only
 
 
-def test_the_cli_serves_a_generated_base_and_prints_its_environment() -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_the_cli_serves_a_generated_base_and_prints_its_environment(stop_signal: int) -> None:
     command = [sys.executable, "-m", "podium.testing.fake_airtable", "--records", "1000"]
     command += ["--port", "0", "--token", "dev", "--rate-limit", "0"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
@@ -623,7 +624,7 @@ def test_the_cli_serves_a_generated_base_and_prints_its_environment() -> None:
                 table = api.table(env["AIRTABLE_BASE_ID"], env["AIRTABLE_USERS_TABLE"])
                 assert table.all()
         finally:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(stop_signal)
             assert process.wait(timeout=10) == 0
             assert process.stdout is not None
             process.stdout.close()

@@ -45,9 +45,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
 import json
 import re
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -898,9 +898,13 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"#   mess {kind}: {len(record_ids)}")
         for name, value in fake.env().items():
             print(f"export {name}={value}")
-        print("# Ctrl-C to stop", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
+        print("# Ctrl-C (or SIGTERM) to stop", flush=True)
+        stopping = threading.Event()
+        # Installed explicitly: a background job may have inherited SIGINT as ignored.
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: stopping.set())
+        while not stopping.wait(0.5):
+            pass
 
 
 if __name__ == "__main__":
