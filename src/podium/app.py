@@ -14,6 +14,7 @@ from podium.config import Settings
 from podium.db import database
 from podium.errors import error_response, install_error_handlers
 from podium.legacy_redirects import LegacyRedirects
+from podium.method_check import MethodCheck
 from podium.public_ids import configure_codec
 from podium.routers import admin, auth, events, health, legacy, projects, users
 
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (health, auth, users, events, admin, projects, legacy):
         app.include_router(module.router)
+    app.add_middleware(MethodCheck)
     app.add_middleware(LegacyRedirects)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -115,6 +115,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and "parsing the body" in str(exc.detail):
+            # Malformed JSON is a malformed request like any other: the declared 422.
+            return error_response(422, "malformed_body", "the request body is not valid JSON")
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         headers: dict[str, str] | None = getattr(exc, "headers", None)
         return error_response(exc.status_code, code, str(exc.detail), headers=headers)

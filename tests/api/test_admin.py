@@ -270,7 +270,7 @@ async def test_remove_attendee_removes_their_votes_in_the_event(
     assert vote.status_code == 403
 
 
-async def test_removing_a_non_attendee_is_404(
+async def test_removing_a_non_attendee_is_400(
     client: httpx.AsyncClient, db: asyncpg.Pool, make_user: MakeUser
 ) -> None:
     owner = await make_user()
@@ -279,7 +279,8 @@ async def test_removing_a_non_attendee_is_404(
         response = await client.post(
             event.admin + "/remove-attendee", json={"user": user}, headers=auth_headers(owner)
         )
-        assert response.status_code == 404
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "not_attending"
 
 
 @pytest.mark.parametrize("body", [{}, {"user": "nope"}, {"user": None}, {"user_id": "x"}])

@@ -418,3 +418,18 @@ async def test_changing_an_unknown_event_is_404(
         method, f"/events/{unknown}", json=body, headers=auth_headers(user)
     )
     assert response.status_code == 404
+
+
+async def test_null_feature_flags_on_update_is_422_not_500(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    # Found by the schemathesis contract run: null slipped past validation into a NOT NULL column.
+    owner = await make_user()
+    created = await client.post(
+        "/events/", json={"name": "Null Flags"}, headers=auth_headers(owner)
+    )
+    response = await client.put(
+        f"/events/{created.json()['id']}", json={"feature_flags": None}, headers=auth_headers(owner)
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"

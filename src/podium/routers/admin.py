@@ -37,7 +37,7 @@ async def list_event_attendees(event: OwnedEvent, page: PageParams) -> Page[Atte
     "/remove-attendee",
     status_code=204,
     response_class=Response,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422),
 )
 async def remove_event_attendee(body: RemoveAttendee, event: OwnedEvent, _: DbTransaction) -> None:
     """Remove an attendee from the event, and with them their votes in it."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from podium.public_ids import ProjectId, ReferralId, UserId, UserRef, VoteId
-from podium.schemas.common import UserPublic
+from podium.schemas.common import RequestBody, UserPublic
 
 
 class AttendeePrivate(BaseModel):
@@ -21,7 +21,7 @@ class AttendeePrivate(BaseModel):
     joined_at: datetime
 
 
-class RemoveAttendee(BaseModel):
+class RemoveAttendee(RequestBody):
     user: UserRef
 
 

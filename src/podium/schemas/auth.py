@@ -7,6 +7,7 @@ from urllib.parse import unquote
 
 from pydantic import AfterValidator, BaseModel, StringConstraints
 
+from podium.schemas.common import RequestBody
 from podium.schemas.users import LookupEmail, UserPrivate
 
 REDIRECT_MAX_LENGTH = 2000
@@ -34,7 +35,7 @@ RedirectPath = Annotated[
 ]
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(RequestBody):
     email: LookupEmail
 
 

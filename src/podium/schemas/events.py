@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from podium.public_ids import EventId, EventRef, ProjectId, ProjectRef, UserId, VoteId
+from podium.schemas.common import NullInSchema, RequestBody
 from podium.services.access import VOTE_LIMIT_STEPS
 
 MAX_FEATURE_FLAGS = 50
@@ -30,9 +31,9 @@ def _empty_if_null(value: object) -> object:
     return "" if value is None else value
 
 
-class EventCreate(BaseModel):
+class EventCreate(RequestBody):
     name: EventName = Field(description="Shown to attendees; the slug is derived from it once")
-    description: EventDescription = ""
+    description: Annotated[EventDescription, NullInSchema()] = ""
     votable: bool = False
     leaderboard_enabled: bool = False
     demo_links_optional: bool = False
@@ -52,7 +53,7 @@ class EventCreate(BaseModel):
         return _deduplicated(flags)
 
 
-class EventUpdate(BaseModel):
+class EventUpdate(RequestBody):
     """Fields left out keep their value; the slug never changes (links keep working)."""
 
     name: EventName | None = None
@@ -79,6 +80,7 @@ class EventUpdate(BaseModel):
         "leaderboard_enabled",
         "demo_links_optional",
         "ysws_checks_enabled",
+        "feature_flags",
         mode="before",
     )
     @classmethod
@@ -121,7 +123,7 @@ class EventIdOfSlug(BaseModel):
     id: EventId
 
 
-class VoteRequest(BaseModel):
+class VoteRequest(RequestBody):
     event: EventRef
     projects: list[ProjectRef] = Field(
         min_length=1,

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from podium.public_ids import EventId, EventRef, ProjectId, ProjectRef
-from podium.schemas.common import UserPublic
+from podium.schemas.common import RequestBody, UserPublic
 
 MAX_URL_LENGTH = 2048
 MAX_NAME_LENGTH = 200
@@ -80,10 +80,10 @@ OptionalWebUrl = Annotated[
 HoursSpent = Annotated[int, Field(strict=True, ge=0, le=MAX_HOURS_SPENT)]
 
 
-class ProjectFields(BaseModel):
+class ProjectFields(RequestBody):
     """What a project's owner writes, on create and update."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: ProjectName
     repo: WebUrl
@@ -136,8 +136,8 @@ class ProjectAdmin(ProjectPrivate):
     created_at: datetime
 
 
-class ProjectCheckStart(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProjectCheckStart(RequestBody):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     project: ProjectRef
 

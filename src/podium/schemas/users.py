@@ -23,6 +23,7 @@ from pydantic import (
 from podium.ids import Entity
 from podium.models import User
 from podium.public_ids import UserId, public_id
+from podium.schemas.common import NullInSchema, RequestBody
 
 EMAIL_MAX_LENGTH = 254
 
@@ -56,6 +57,7 @@ def _not_in_future(value: date | None) -> date | None:
 
 NoNul = BeforeValidator(_no_nul)
 NullAsEmpty = BeforeValidator(_null_as_empty)
+NULL_IN_SCHEMA = NullInSchema()
 
 
 def _text(max_length: int, min_length: int = 0) -> StringConstraints:
@@ -66,13 +68,28 @@ def _text(max_length: int, min_length: int = 0) -> StringConstraints:
 # wrap them (the last listed runs first).
 FirstName = Annotated[str, _text(50, min_length=1), NoNul]
 # Optional profile text: null and "" both mean "not given".
-LastName = Annotated[str, _text(100), NoNul, NullAsEmpty]
-DisplayName = Annotated[str, _text(100), NoNul, NullAsEmpty]
-Phone = Annotated[str, _text(50), NoNul, NullAsEmpty]
-Street = Annotated[str, _text(200), NoNul, NullAsEmpty]
-Place = Annotated[str, _text(100), NoNul, NullAsEmpty]
-ZipCode = Annotated[str, _text(20), NoNul, NullAsEmpty]
-BirthDate = Annotated[date | None, AfterValidator(_not_in_future)]
+LastName = Annotated[str, _text(100), NoNul, NullAsEmpty, NULL_IN_SCHEMA]
+DisplayName = Annotated[str, _text(100), NoNul, NullAsEmpty, NULL_IN_SCHEMA]
+Phone = Annotated[str, _text(50), NoNul, NullAsEmpty, NULL_IN_SCHEMA]
+Street = Annotated[str, _text(200), NoNul, NullAsEmpty, NULL_IN_SCHEMA]
+Place = Annotated[str, _text(100), NoNul, NullAsEmpty, NULL_IN_SCHEMA]
+ZipCode = Annotated[str, _text(20), NoNul, NullAsEmpty, NULL_IN_SCHEMA]
+
+
+def _iso_date_text(value: object) -> object:
+    # JSON has no date type: only an ISO string is one (lax parsing would read 0 as 1970-01-01).
+    if value is not None and not isinstance(value, str):
+        raise ValueError("a date is an ISO string, YYYY-MM-DD")
+    return value
+
+
+# Request bodies are strict, and strict dates refuse strings: parse this one leniently, strings only.
+BirthDate = Annotated[
+    date | None,
+    Field(strict=False),
+    BeforeValidator(_iso_date_text),
+    AfterValidator(_not_in_future),
+]
 
 # A new address must be well-formed; like every stored email it is stripped and lower-cased.
 NewEmail = Annotated[EmailStr, AfterValidator(_lower), BeforeValidator(_strip), NoNul]
@@ -91,7 +108,7 @@ LookupEmail = Annotated[
 ]
 
 
-class UserCreate(BaseModel):
+class UserCreate(RequestBody):
     """Sign-up. An empty display name becomes first name + last initial ("Ada L.")."""
 
     email: NewEmail
@@ -108,7 +125,7 @@ class UserCreate(BaseModel):
     dob: BirthDate = None
 
 
-class UserUpdate(BaseModel):
+class UserUpdate(RequestBody):
     """Profile update: fields left out keep their value; null or "" clears an optional field.
 
     The email is the login identity and cannot change here. Sending the current address back

@@ -112,4 +112,5 @@ async def remove_attendee(event: Event, user_seq: int) -> None:
         {"user": user_seq, "event": event.pk},
     )
     if removed is None:
-        raise ApiError(404, "not_found", "this user does not attend this event")
+        # 400, not 404: the event exists; the request names someone who is not in it.
+        raise ApiError(400, "not_attending", "this user does not attend this event")
