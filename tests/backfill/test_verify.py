@@ -39,7 +39,8 @@ async def test_verify_reports_every_kind_of_difference(
             "RETURNING event_id, user_id"
         )
         await conn.execute(
-            "DELETE FROM backfill_quarantine WHERE id = (SELECT min(id::text)::uuid FROM backfill_quarantine)"
+            "DELETE FROM backfill_quarantine WHERE id = "
+            "(SELECT id FROM backfill_quarantine WHERE rule = 'points_mismatch' LIMIT 1)"
         )
     finally:
         await conn.close()

@@ -193,7 +193,9 @@ class AirtableSource:
                     if self.stop.is_set():
                         raise Stopped
                     fresh: list[dict[str, Any]] = [
-                        dict(record) for record in page if record["id"] not in delivered
+                        record  # type: ignore[misc]
+                        for record in page
+                        if record["id"] not in delivered
                     ]
                     if fresh:
                         fruitless_restarts = 0

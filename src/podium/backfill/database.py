@@ -147,26 +147,22 @@ def upsert_sql(table: RecordTable) -> str:
         f"ON CONFLICT (airtable_id) DO UPDATE SET "
         + ", ".join(f"{name} = excluded.{name}" for name in updated)
         + f" WHERE ({', '.join('t.' + name for name in updated)}) IS DISTINCT FROM "
-        f"({', '.join('excluded.' + name for name in updated)}) "
-        "RETURNING (xmax = 0) AS inserted"
+        f"({', '.join('excluded.' + name for name in updated)})"
     )
 
 
 async def upsert_rows(
     conn: asyncpg.Connection, table: RecordTable, rows: Sequence[Row], batch_size: int
-) -> tuple[int, int]:
-    """Insert or update `rows`; return (inserted, updated) as PostgreSQL counted them."""
+) -> int:
+    """Insert or update `rows` (only those that differ are touched); return how many were."""
     sql = upsert_sql(table)
     columns_typed = (("id", "uuid"), *table.columns)
-    inserted = updated = 0
+    written = 0
     for batch in _chunks(rows, batch_size):
         columns = [_array([row[name] for row in batch], kind) for name, kind in columns_typed]
-        for record in await conn.fetch(sql, *columns):
-            if record["inserted"]:
-                inserted += 1
-            else:
-                updated += 1
-    return inserted, updated
+        status = await conn.execute(sql, *columns)
+        written += int(status.rsplit(" ", 1)[-1])
+    return written
 
 
 async def insert_pairs(
@@ -176,11 +172,12 @@ async def insert_pairs(
     sql = (
         f"INSERT INTO {join.name} ({join.parent}, {join.child}) "
         "SELECT * FROM unnest($1::uuid[], $2::uuid[]) "
-        f"ON CONFLICT ({join.parent}, {join.child}) DO NOTHING RETURNING 1"
+        f"ON CONFLICT ({join.parent}, {join.child}) DO NOTHING"
     )
     inserted = 0
     for batch in _chunks(pairs, batch_size):
-        inserted += len(await conn.fetch(sql, [p[0] for p in batch], [p[1] for p in batch]))
+        status = await conn.execute(sql, [p[0] for p in batch], [p[1] for p in batch])
+        inserted += int(status.rsplit(" ", 1)[-1])
     return inserted
 
 

@@ -81,6 +81,8 @@ class Result:
     entries: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
     since: datetime | None = None
+    # Per stage: seconds spent planning and writing (the rest of the wall time is reading).
+    timings: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def quarantined(self) -> int:
@@ -121,6 +123,7 @@ class Backfill:
         self.console = console or Console(stderr=True)
         self.base_id = source.config.base_id
         self._planned_entries: list[QuarantineEntry] = []
+        self.timings: dict[str, dict[str, float]] = {}
 
     # -- commands --------------------------------------------------------------------------
 
@@ -175,6 +178,7 @@ class Backfill:
                 removed=removed,
                 read_stats=self.source.stats.as_dict(),
                 seconds=time.monotonic() - started,
+                timings=self.timings,
             )
             result.entries = await self._entries(conn, changes)
             if run is not None:
@@ -245,6 +249,7 @@ class Backfill:
                 read_stats=self.source.stats.as_dict(),
                 seconds=time.monotonic() - started,
                 since=since,
+                timings=self.timings,
             )
             result.entries = await self._entries(conn, changes)
             return result
@@ -317,10 +322,13 @@ class Backfill:
         full: bool,
         run: db.RunRecord | None,
     ) -> StageChanges:
+        planning = time.monotonic()
         with _paused_gc():
             plan = plan_stage(stage, records, context, existing, full=full)
             changes = diff_stage(plan, existing)
         self._planned_entries.extend(plan.entries)
+        writing = time.monotonic()
+        self.timings[stage] = {"plan": writing - planning, "write": 0.0}
         if not self.options.dry_run:
             async with conn.transaction():
                 await self._write(conn, changes)
@@ -330,6 +338,7 @@ class Backfill:
                     await db.save_checkpoint(conn, run.id, checkpoint)
                 if self.options.hooks.before_commit is not None:
                     self.options.hooks.before_commit(stage)
+        self.timings[stage]["write"] = time.monotonic() - writing
         if self.options.hooks.after_commit is not None:
             self.options.hooks.after_commit(stage)
         return changes
