@@ -8,13 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.config import Settings
 from podium.db import database
-from podium.errors import error_response, install_error_handlers
+from podium.errors import install_error_handlers
 from podium.legacy_redirects import LegacyRedirects
 from podium.method_check import MethodCheck
+from podium.middleware import BodySizeLimit, RejectNulInUrl
 from podium.public_ids import configure_codec
 from podium.routers import admin, auth, events, health, legacy, projects, users
 
@@ -26,48 +26,6 @@ API_VERSION = "2.0.0"
 def operation_id(route: APIRoute) -> str:
     """Operation IDs are the handler names: stable, readable, unique across the app."""
     return route.name
-
-
-class BodySizeLimit:
-    """Refuse request bodies over a limit with 413, whether or not Content-Length is honest."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._too_large(scope, receive, send)
-            return
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, limited_receive, send)
-        except _BodyTooLarge:
-            await self._too_large(scope, receive, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, "request_too_large", f"request bodies are limited to {self.max_bytes} bytes"
-        )
-        await response(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -106,5 +64,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.add_middleware(MethodCheck)
     app.add_middleware(LegacyRedirects)
+    app.add_middleware(RejectNulInUrl)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

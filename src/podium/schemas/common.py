@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -23,10 +23,35 @@ class NullInSchema:
         return {"anyOf": [schema, {"type": "null"}]}
 
 
+def _storable_text(value: Any) -> None:
+    """Refuse what PostgreSQL text cannot hold: NUL, and lone surrogates (not valid UTF-8)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable_text(key)
+            _storable_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _storable_text(item)
+
+
 class RequestBody(BaseModel):
     """Base of every request body: strict types, so `0` is not `false` and `"5"` is not `5`."""
 
     model_config = ConfigDict(strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_storable_text(cls, data: Any) -> Any:
+        # One check for every field and every body, however the schema nests them.
+        _storable_text(data)
+        return data
 
 
 class UserPublic(BaseModel):

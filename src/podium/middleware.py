@@ -1,0 +1,85 @@
+"""Guards in front of the app: request size, and characters PostgreSQL cannot store."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote_to_bytes
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from podium.errors import error_response
+
+
+class BodySizeLimit:
+    """413 for a body over the limit, whether or not its Content-Length is honest.
+
+    The body is read (at most `max_bytes` of it) before the app runs: FastAPI turns any error
+    raised while it reads a body into "error parsing the body", so the check cannot wait.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                # The client went away; let the app see it as it would have.
+                chunks_done = [message]
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                chunks_done = []
+                break
+        replay: list[Message] = [
+            {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        ]
+        replay += chunks_done
+
+        async def replayed() -> Message:
+            return replay.pop(0) if replay else await receive()
+
+        await self.app(scope, replayed, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            413, "request_too_large", f"request bodies are limited to {self.max_bytes} bytes"
+        )
+        await response(scope, receive, send)
+
+
+class RejectNulInUrl:
+    """NUL cannot be stored or compared in PostgreSQL text: refuse it before any query runs.
+
+    In the path it names nothing (404); in the query string it is a malformed parameter (422).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if "\x00" in scope["path"]:
+                await error_response(404, "not_found", "no such resource")(scope, receive, send)
+                return
+            query: bytes = scope.get("query_string", b"")
+            if b"\x00" in unquote_to_bytes(query):
+                await error_response(
+                    422, "validation_error", "query parameters must not contain NUL characters"
+                )(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
