@@ -5,10 +5,11 @@ vote, read the leaderboard, follow a legacy redirect, then delete what the run c
 touches nothing it did not create (every name carries a timestamp), reports pass/fail per step
 and exits non-zero naming the step that failed.
 
-Accounts: in production, access tokens of two smoke-test accounts (`--token-a`/`--token-b`, or
-PODIUM_SMOKE_TOKEN_A/B); against a development server, `--dev-log PATH` signs up two throwaway
-users and reads their login links from that server's log. Those users stay afterwards: the API
-has no way to delete a user.
+Accounts: in production, two smoke-test accounts, either by access token (`--token-a`/`--token-b`,
+or PODIUM_SMOKE_TOKEN_A/B) or by email (`--accounts A B`: short-lived tokens are minted with
+PODIUM_JWT_SECRET, which `doppler run` provides); against a development server, `--dev-log PATH`
+signs up two throwaway users and reads their login links from that server's log. Those users
+stay afterwards: the API has no way to delete a user.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,13 @@ from rich.console import Console
 from rich.table import Table
 
 from podium.ids import is_legacy_id
+from podium.security import TokenType, create_token
 
 TOKEN_A_ENV = "PODIUM_SMOKE_TOKEN_A"
 TOKEN_B_ENV = "PODIUM_SMOKE_TOKEN_B"
+JWT_SECRET_ENV = "PODIUM_JWT_SECRET"
+# Long enough for one run, short enough that a token in a terminal's scrollback is soon useless.
+MINTED_TOKEN_LIFETIME = timedelta(minutes=15)
 # What the development server logs instead of mailing (podium.services.mail).
 LOGIN_LINK_LINE = re.compile(r"LOGIN LINK for (?P<email>\S+): (?P<link>\S+)")
 DEFAULT_TIMEOUT_SECONDS = 15.0
@@ -500,6 +505,11 @@ def render(report: SmokeReport, console: Console) -> None:
         console.print("[bold red]SMOKE TEST FAILED[/]")
 
 
+def mint_access_token(email: str, secret: str) -> str:
+    """An access token for `email`, as GET /verify would issue, valid for a few minutes."""
+    return create_token(email.strip().lower(), TokenType.ACCESS, secret, MINTED_TOKEN_LIFETIME)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="smoke_test.py",
@@ -516,6 +526,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--token-b",
         default=os.environ.get(TOKEN_B_ENV),
         help=f"access token of smoke-test account B (default: ${TOKEN_B_ENV})",
+    )
+    parser.add_argument(
+        "--accounts",
+        nargs=2,
+        metavar=("EMAIL_A", "EMAIL_B"),
+        help=f"emails of the two smoke-test accounts; tokens are minted with ${JWT_SECRET_ENV}",
     )
     parser.add_argument(
         "--dev-log",
@@ -542,12 +558,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     login: Login
     if args.dev_log is not None:
         login = DevLogLogin(args.dev_log)
+    elif args.accounts is not None:
+        secret = os.environ.get(JWT_SECRET_ENV)
+        if not secret:
+            parser.error(f"--accounts needs ${JWT_SECRET_ENV} (run it under `doppler run --`)")
+        login = TokenLogin(*(mint_access_token(email, secret) for email in args.accounts))
     elif args.token_a and args.token_b:
         login = TokenLogin(args.token_a, args.token_b)
     else:
         parser.error(
-            f"give --token-a and --token-b (or ${TOKEN_A_ENV}/${TOKEN_B_ENV}), "
-            "or --dev-log PATH against a development server"
+            f"give --accounts EMAIL_A EMAIL_B, or --token-a and --token-b (or "
+            f"${TOKEN_A_ENV}/${TOKEN_B_ENV}), or --dev-log PATH against a development server"
         )
     if args.legacy_id is not None and not is_legacy_id(args.legacy_id):
         parser.error(f"--legacy-id {args.legacy_id!r} is not a v1 record id (rec + 14 characters)")

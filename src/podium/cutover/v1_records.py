@@ -1,0 +1,236 @@
+"""PostgreSQL rows as v1 records: which v1 fields each table writes back, and how to compare.
+
+The v1 layout is SPEC §4's: scalar fields, single links (`owner`, `event`, `voter`, ...), link
+lists on the owning side (`events.attendees`, `projects.collaborators`) and `projects.points`.
+Airtable keeps the other side of every link (a user's `attending_events`, ...) itself.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+
+@dataclass(frozen=True)
+class V1Table:
+    name: str  # the v1 table, and the v2 table of the same name
+    scalars: tuple[str, ...]
+    single_links: Mapping[str, str]  # v1 field → linked v1 table
+    link_lists: Mapping[str, str] = field(default_factory=dict)
+    # Written whenever it differs, like link lists: no row's updated_at moves when it changes.
+    derived: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> list[str]:
+        return [*self.scalars, *self.single_links, *self.link_lists, *self.derived]
+
+
+USERS = V1Table(
+    "users",
+    (
+        "email",
+        "display_name",
+        "first_name",
+        "last_name",
+        "phone",
+        "street_1",
+        "street_2",
+        "city",
+        "state",
+        "zip_code",
+        "country",
+        "dob",
+    ),
+    {},
+)
+EVENTS = V1Table(
+    "events",
+    (
+        "name",
+        "description",
+        "slug",
+        "join_code",
+        "votable",
+        "leaderboard_enabled",
+        "demo_links_optional",
+        "ysws_checks_enabled",
+        "feature_flags_csv",
+    ),
+    {"owner": "users"},
+    {"attendees": "users"},
+)
+PROJECTS = V1Table(
+    "projects",
+    (
+        "name",
+        "repo",
+        "image_url",
+        "demo",
+        "description",
+        "hours_spent",
+        "join_code",
+        "cached_auto_quality",
+    ),
+    {"event": "events", "owner": "users"},
+    {"collaborators": "users"},
+    ("points",),
+)
+VOTES = V1Table("votes", (), {"voter": "users", "project": "projects", "event": "events"})
+REFERRALS = V1Table("referrals", ("content",), {"user": "users", "event": "events"})
+
+# Creation order: a record's links point only at tables before it.
+TABLES: tuple[V1Table, ...] = (USERS, EVENTS, PROJECTS, VOTES, REFERRALS)
+BY_NAME = {table.name: table for table in TABLES}
+
+
+@dataclass
+class Row:
+    """One PostgreSQL row, rendered as the v1 record it stands for."""
+
+    id: uuid.UUID
+    airtable_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    fields: dict[str, Any]  # scalar and derived fields, v1 names and value shapes
+    single: dict[str, uuid.UUID]  # single link → the linked row's id
+    lists: dict[str, set[uuid.UUID]] = field(default_factory=dict)
+
+    def changed_since(self, since: datetime) -> bool:
+        return self.created_at > since or self.updated_at > since
+
+
+_COMMON = "id, airtable_id, created_at, updated_at"
+_QUERIES = {
+    "users": f"SELECT {_COMMON}, email, display_name, first_name, last_name, phone, street_1, "
+    "street_2, city, state, zip_code, country, dob FROM users",
+    "events": f"SELECT {_COMMON}, name, description, slug, join_code, votable, "
+    "leaderboard_enabled, demo_links_optional, ysws_checks_enabled, feature_flags, owner_id "
+    "FROM events",
+    "projects": f"SELECT {_COMMON}, name, repo, image_url, demo, description, hours_spent, "
+    "join_code, cached_auto_quality, event_id, owner_id, "
+    "(SELECT count(*) FROM votes v WHERE v.project_id = p.id) AS points FROM projects p",
+    "votes": f"SELECT {_COMMON}, voter_id, project_id, event_id FROM votes",
+    "referrals": f"SELECT {_COMMON}, content, user_id, event_id FROM referrals",
+}
+_SINGLE_COLUMNS = {
+    "events": {"owner": "owner_id"},
+    "projects": {"event": "event_id", "owner": "owner_id"},
+    "votes": {"voter": "voter_id", "project": "project_id", "event": "event_id"},
+    "referrals": {"user": "user_id", "event": "event_id"},
+}
+_LIST_QUERIES = {
+    ("events", "attendees"): "SELECT event_id, user_id FROM event_attendees",
+    ("projects", "collaborators"): "SELECT project_id, user_id FROM project_collaborators",
+}
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    # asyncpg's UUID type hashes like uuid.UUID but is another class; keep one kind in dicts.
+    return uuid.UUID(bytes=value.bytes)
+
+
+def _scalar_fields(table: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    spec = BY_NAME[table]
+    values = {name: record[name] for name in spec.scalars if name in record}
+    if table == "users":
+        values["dob"] = record["dob"].isoformat() if record["dob"] is not None else ""
+    elif table == "events":
+        values["feature_flags_csv"] = ",".join(record["feature_flags"] or [])
+    elif table == "projects":
+        quality = record["cached_auto_quality"]
+        values["cached_auto_quality"] = "" if quality is None else json.dumps(quality)
+        values["points"] = int(record["points"])
+    return values
+
+
+async def load_rows(conn: asyncpg.Connection) -> dict[str, dict[uuid.UUID, Row]]:
+    """Every row of the five v1-backed tables, with its link lists; table → row id → row."""
+    rows: dict[str, dict[uuid.UUID, Row]] = {}
+    for spec in TABLES:
+        loaded: dict[uuid.UUID, Row] = {}
+        for record in await conn.fetch(_QUERIES[spec.name]):
+            row_id = _uuid(record["id"])
+            loaded[row_id] = Row(
+                id=row_id,
+                airtable_id=record["airtable_id"],
+                created_at=record["created_at"],
+                updated_at=record["updated_at"],
+                fields=_scalar_fields(spec.name, record),
+                single={
+                    link: _uuid(record[column])
+                    for link, column in _SINGLE_COLUMNS.get(spec.name, {}).items()
+                },
+                lists={link: set() for link in spec.link_lists},
+            )
+        rows[spec.name] = loaded
+    for (table, link), query in _LIST_QUERIES.items():
+        members: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+        for parent, child in await conn.fetch(query):
+            members[_uuid(parent)].add(_uuid(child))
+        for row_id, row in rows[table].items():
+            row.lists[link] = members.get(row_id, set())
+    return rows
+
+
+# -- comparing with what Airtable holds ------------------------------------------------------
+
+
+def is_empty(value: Any) -> bool:
+    """Airtable leaves these out of `fields`; 0 is a value."""
+    return value is None or value is False or value == "" or value == []
+
+
+def _flags(value: Any) -> list[str]:
+    return [flag.strip() for flag in str(value).split(",") if flag.strip()]
+
+
+def _json(value: Any) -> Any:
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return _Unparsable
+
+
+class _Unparsable:
+    """What v1 text that is not JSON compares as: equal to nothing v2 holds."""
+
+
+def same_value(name: str, wanted: Any, current: Any) -> bool:
+    """Whether Airtable's `current` already says what v2's `wanted` says (a write would be noise).
+
+    Lenient where v1 and v2 only differ in form: surrounding spaces, an email's case, a number
+    written as 3.0, feature flags spaced differently, JSON laid out differently.
+    """
+    if is_empty(wanted) or is_empty(current):
+        return is_empty(wanted) and is_empty(current)
+    if isinstance(wanted, bool):
+        return current is True
+    if isinstance(wanted, int):
+        return (
+            isinstance(current, int | float)
+            and not isinstance(current, bool)
+            and (current == wanted)
+        )
+    if not isinstance(current, str):
+        return False
+    if name == "email":
+        return current.strip().lower() == str(wanted).strip().lower()
+    if name == "feature_flags_csv":
+        return _flags(current) == _flags(wanted)
+    if name == "cached_auto_quality":
+        return bool(_json(current) == _json(wanted))
+    return current.strip() == str(wanted).strip()
+
+
+def airtable_value(value: Any) -> Any:
+    """The value to send: None clears a field (Airtable has no other "empty" for numbers)."""
+    if value is False:
+        return False
+    return None if is_empty(value) else value
