@@ -37,9 +37,11 @@ async def test_429s_5xx_and_expired_listings_are_survived(
 async def test_the_client_stays_under_the_rate_limit(
     messy_base: GeneratedBase, database: str
 ) -> None:
-    # 10 requests per 0.2 s (50/s) at the fake; the client asks for 40/s and is never refused.
+    # The fake refuses an 11th request within any 0.2 s; the client uses the whole budget,
+    # with two listings in flight at once, and is never refused.
     with FakeAirtable(messy_base.tables, rate_limit=50, rate_limit_window=0.2) as fake:
-        result = await Backfill(source_for(fake, requests_per_second=40), database).run()
+        client = source_for(fake, requests_per_second=50, rate_window=0.2, concurrency=2)
+        result = await Backfill(client, database).run()
         assert fake.rate_limited == 0
     assert result.read_stats["rate_limited"] == 0
 

@@ -108,9 +108,15 @@ def test_docs_explain_every_rule() -> None:
         assert f"| `{name}` | {rule.disposition.value} |" in text, name
 
 
-def test_rate_limiter_spaces_requests() -> None:
-    limiter = RateLimiter(20, margin=0.0, stop=threading.Event())
+def test_rate_limiter_counts_a_window_from_each_answer() -> None:
+    limiter = RateLimiter(20, window=0.1, margin=0.0, stop=threading.Event())  # 2 per 0.1 s
+    assert limiter.limit == 2
     started = time.monotonic()
+    answered = []
     for _ in range(6):
-        limiter.acquire()
-    assert time.monotonic() - started >= 5 / 20 - 0.01
+        slot = limiter.acquire()
+        time.sleep(0.01)  # the request's latency
+        limiter.release(slot)
+        answered.append(time.monotonic())
+    # Requests 3 and 5 each waited a full window after the answer two places before them.
+    assert answered[-1] - started >= 2 * 0.1 + 0.01

@@ -1,13 +1,14 @@
 """Reading the v1 base with pyairtable, politely and through faults.
 
-- A client-side rate limiter spaces requests so the base's limit (5/s) is never exceeded, so
-  Airtable's 429 (and its 30 s penalty) is the exception, not the pacing mechanism.
+- A client-side rate limiter keeps every second (as the server counts it) within the base's
+  limit (5/s), so Airtable's 429 (and its 30 s penalty) is the exception, not the pacing.
 - A requests adapter mounted on pyairtable's session waits `rate_limit_wait` after a 429, retries
   5xx and connection errors with exponential backoff, and counts what happened.
 - A listing whose offset expired (422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE) is restarted; records
   already delivered are skipped, so each record is delivered once.
 
-pyairtable is synchronous: the pipeline runs these iterators in a thread.
+pyairtable is synchronous: the pipeline runs these iterators in worker threads (a couple at once,
+sharing the limiter, so one request's latency does not idle the rate budget).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,27 +37,60 @@ class ListingKeepsExpiring(RuntimeError):
     """Restarting a listing after 422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE made no progress."""
 
 
-class RateLimiter:
-    """Spaces request starts at least 1/rate apart (thread-safe).
+class _Slot:
+    """One request's place in the window: when its answer arrived (None while in flight)."""
 
-    Spacing rather than bursting: Airtable counts requests in a sliding second, so five requests
-    sent at once and a sixth a second later can meet a slightly late first one in the same
-    window. `margin` stretches the spacing to absorb such jitter.
+    __slots__ = ("answered",)
+
+    def __init__(self) -> None:
+        self.answered: float | None = None
+
+
+class RateLimiter:
+    """At most `limit` requests in any `window` seconds, as the server counts them (thread-safe).
+
+    Airtable counts the requests it receives in a sliding second. The server sees a request
+    somewhere between our sending it and our receiving its answer, so a request may only start
+    `window` after the answer to the request `limit` places before it: then no jitter, latency
+    or concurrency can put `limit + 1` requests in one of the server's windows.
     """
 
-    def __init__(self, per_second: float, *, margin: float = 0.02, stop: threading.Event) -> None:
-        self.interval = (1.0 + margin) / per_second if per_second > 0 else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
+    def __init__(
+        self,
+        per_second: float,
+        *,
+        window: float = 1.0,
+        margin: float = 0.01,
+        stop: threading.Event,
+    ) -> None:
+        self.limit = max(1, int(per_second * window + 1e-9))
+        self.window = window * (1.0 + margin)
+        self._slots: deque[_Slot] = deque()
+        self._changed = threading.Condition()
         self._stop = stop
 
-    def acquire(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now and self._stop.wait(slot - now):
-            raise Stopped
+    def acquire(self) -> _Slot:
+        with self._changed:
+            while len(self._slots) >= self.limit:
+                if self._stop.is_set():
+                    raise Stopped
+                answered = self._slots[0].answered
+                if answered is None:
+                    self._changed.wait(0.1)  # the oldest request is still in flight
+                    continue
+                delay = answered + self.window - time.monotonic()
+                if delay <= 0:
+                    self._slots.popleft()
+                else:
+                    self._changed.wait(min(delay, 0.1))
+            slot = _Slot()
+            self._slots.append(slot)
+            return slot
+
+    def release(self, slot: _Slot) -> None:
+        with self._changed:
+            slot.answered = time.monotonic()
+            self._changed.notify_all()
 
 
 @dataclass
@@ -107,16 +142,18 @@ class ResilientAdapter(HTTPAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         failures = rate_limited = 0
         while True:
-            self.limiter.acquire()
+            slot = self.limiter.acquire()
             self.stats.count("requests")
             try:
                 response = super().send(request, **kwargs)
             except (requests.ConnectionError, requests.Timeout):
+                self.limiter.release(slot)
                 failures += 1
                 if failures > self.policy.max_retries:
                     raise
                 self._pause(self._backoff(failures))
                 continue
+            self.limiter.release(slot)
             if response.status_code == 429:
                 self.stats.count("rate_limited")
                 rate_limited += 1
@@ -149,6 +186,8 @@ class SourceConfig:
     api_url: str
     tables: dict[str, str]  # stage (v1 table) → configured table name or id
     requests_per_second: float = 5.0
+    rate_window: float = 1.0  # the server's counting window (Airtable: one second)
+    concurrency: int = 2  # listings read at once (hides latency; the limiter is shared)
     timeout: tuple[float, float] = (10.0, 60.0)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     max_restarts: int = 5  # restarts of one listing in a row without a new record
@@ -161,16 +200,31 @@ class AirtableSource:
         self.config = config
         self.stop = threading.Event()
         self.stats = ReadStats()
-        self.limiter = RateLimiter(config.requests_per_second, stop=self.stop)
-        self.api = Api(
-            config.token,
-            endpoint_url=config.api_url.rstrip("/"),
-            timeout=config.timeout,  # type: ignore[arg-type]
-            retry_strategy=None,
+        self.limiter = RateLimiter(
+            config.requests_per_second, window=config.rate_window, stop=self.stop
         )
-        adapter = ResilientAdapter(self.limiter, config.policy, self.stats, self.stop)
-        self.api.session.mount("https://", adapter)
-        self.api.session.mount("http://", adapter)
+        self._local = threading.local()
+        self._apis: list[Api] = []
+        self._apis_lock = threading.Lock()
+
+    @property
+    def api(self) -> Api:
+        """This thread's pyairtable client (a requests session is not shared between threads)."""
+        api: Api | None = getattr(self._local, "api", None)
+        if api is None:
+            api = Api(
+                self.config.token,
+                endpoint_url=self.config.api_url.rstrip("/"),
+                timeout=self.config.timeout,  # type: ignore[arg-type]
+                retry_strategy=None,
+            )
+            adapter = ResilientAdapter(self.limiter, self.config.policy, self.stats, self.stop)
+            api.session.mount("https://", adapter)
+            api.session.mount("http://", adapter)
+            self._local.api = api
+            with self._apis_lock:
+                self._apis.append(api)
+        return api
 
     def pages(
         self,
@@ -215,7 +269,9 @@ class AirtableSource:
 
     def close(self) -> None:
         self.stop.set()
-        self.api.session.close()
+        with self._apis_lock:
+            for api in self._apis:
+                api.session.close()
 
 
 def _iterator_expired(error: requests.HTTPError) -> bool:

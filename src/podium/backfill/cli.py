@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from rich.console import Console
 from rich.table import Table
 
@@ -147,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except AnotherBackfillRunning as error:
         errors.print(f"[red]{error}[/red]")
+        return EXIT_ERROR
+    except asyncpg.UndefinedTableError as error:
+        errors.print(f"[red]the database is not migrated ({error}); run `podium migrate`[/red]")
         return EXIT_ERROR
     except KeyboardInterrupt:
         errors.print("[yellow]interrupted; `run` again to resume[/yellow]")

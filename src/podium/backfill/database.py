@@ -192,9 +192,18 @@ async def delete_pairs(conn: asyncpg.Connection, table: str, pairs: Sequence[Pai
     return len(deleted)
 
 
+# Owners are ON DELETE RESTRICT: a user who still owns an event or project stays.
+_DELETE_GUARD = {
+    "users": " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.owner_id = users.id)"
+    " AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.owner_id = users.id)",
+}
+
+
 async def delete_rows(conn: asyncpg.Connection, table: str, record_ids: Sequence[str]) -> int:
     deleted = await conn.fetch(
-        f"DELETE FROM {table} WHERE airtable_id = ANY($1::text[]) RETURNING 1", list(record_ids)
+        f"DELETE FROM {table} WHERE airtable_id = ANY($1::text[]){_DELETE_GUARD.get(table, '')} "
+        "RETURNING 1",
+        list(record_ids),
     )
     return len(deleted)
 

@@ -276,6 +276,7 @@ class Backfill:
             if not listing.ids_only:
                 open_listings[listing.stage].add(number)
         records: dict[str, dict[str, dict[str, Any]]] = {stage: {} for stage in stages}
+        waiting = list(stages)
         pages: Counter[str] = Counter()
         changes: list[StageChanges] = []
         view = ProgressView(self.console, enabled=self.options.progress)
@@ -287,18 +288,16 @@ class Backfill:
                     listing = listings[item.listing]
                     stage = listing.stage
                     if isinstance(item, End):
-                        if listing.ids_only or item.listing not in open_listings[stage]:
-                            continue
-                        open_listings[stage].discard(item.listing)
-                        if not open_listings[stage]:
-                            view.status(
-                                stage, "writing" if not self.options.dry_run else "planning"
-                            )
-                            batch = list(records.pop(stage).values())
+                        open_listings.get(stage, set()).discard(item.listing)
+                        # Stages are planned in order, each once all of it has arrived.
+                        while waiting and not open_listings[waiting[0]]:
+                            ready = waiting.pop(0)
+                            view.status(ready, "planning" if self.options.dry_run else "writing")
+                            batch = list(records.pop(ready).values())
                             changes.append(
-                                await self._stage(conn, stage, batch, context, existing, full, run)
+                                await self._stage(conn, ready, batch, context, existing, full, run)
                             )
-                            view.done(stage)
+                            view.done(ready)
                         continue
                     if listing.ids_only:
                         assert scanned is not None

@@ -129,9 +129,13 @@ class Outcome:
             if item.rule.name in merged:
                 first = merged[item.rule.name]
                 first.message = f"{first.message}; {item.message}"
+                # Details of one rule merge: lists concatenate, mappings combine.
                 for name, value in item.details.items():
-                    if isinstance(value, list) and isinstance(first.details.get(name), list):
-                        first.details[name] = [*first.details[name], *value]
+                    previous = first.details.get(name)
+                    if isinstance(value, list) and isinstance(previous, list):
+                        first.details[name] = [*previous, *value]
+                    elif isinstance(value, dict) and isinstance(previous, dict):
+                        first.details[name] = {**previous, **value}
                     else:
                         first.details.setdefault(name, value)
             else:
@@ -167,15 +171,14 @@ def required_link(
 ) -> str | None:
     """The key of the one record a required single link points at, or None (issue recorded)."""
     if not links:
-        outcome.add(issue("missing_required_link", f"{field_name} is empty", field=field_name))
+        outcome.add(issue("missing_required_link", f"{field_name} is empty", fields=[field_name]))
         return None
     if len(links) > 1:
         outcome.add(
             issue(
                 "multiple_links",
                 f"{field_name} links {len(links)} records; the first is kept",
-                field=field_name,
-                kept=links[0],
+                kept={field_name: links[0]},
                 links=[{"field": field_name, "target": target} for target in links[1:]],
             )
         )
@@ -186,7 +189,6 @@ def required_link(
             issue(
                 "dangling_link",
                 f"{field_name} points at {target}, which does not exist",
-                field=field_name,
                 links=[{"field": field_name, "target": target}],
             )
         )
@@ -197,7 +199,7 @@ def required_link(
                 "link_to_rejected_record",
                 f"{field_name} points at {target}, which was not migrated",
                 related_record_id=target,
-                field=field_name,
+                links=[{"field": field_name, "target": target}],
             )
         )
         return None
@@ -232,7 +234,6 @@ def link_list(
             issue(
                 "dangling_link_dropped",
                 f"{field_name} holds {len(dangling)} link(s) to records that do not exist",
-                field=field_name,
                 links=[{"field": field_name, "target": target} for target in dangling],
             )
         )

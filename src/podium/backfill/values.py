@@ -145,8 +145,7 @@ def truncate(value: str, limit: int, name: str, issues: list[Issue]) -> str:
         issue(
             "value_too_long",
             f"{name} cut to {limit} characters (was {len(value)})",
-            field=name,
-            length=len(value),
+            lengths={name: len(value)},
         )
     )
     return value[:limit].rstrip() or value[:limit]

@@ -58,8 +58,7 @@ def plan_events(
                 issue(
                     "derived_required_field",
                     "slug is empty; derived from the name",
-                    field="slug",
-                    value=slug,
+                    values={"slug": slug},
                 )
             )
         elif not SLUG.match(slug_text):
@@ -73,8 +72,7 @@ def plan_events(
                 issue(
                     "derived_required_field",
                     "name is empty; derived from the slug",
-                    field="name",
-                    value=name,
+                    values={"name": name},
                 )
             )
         code = reader.text("join_code").upper()
@@ -84,8 +82,7 @@ def plan_events(
                 issue(
                     "derived_required_field",
                     "join_code is empty; generated",
-                    field="join_code",
-                    value=code,
+                    values={"join_code": code},
                 )
             )
         elif not JOIN_CODE.match(code):

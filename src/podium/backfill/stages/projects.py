@@ -56,8 +56,7 @@ def plan_projects(
                 issue(
                     "derived_required_field",
                     "name is empty; migrated as 'Untitled project'",
-                    field="name",
-                    value=name,
+                    values={"name": name},
                 )
             )
         code = reader.text("join_code").upper()
@@ -67,8 +66,7 @@ def plan_projects(
                 issue(
                     "derived_required_field",
                     "join_code is empty; generated",
-                    field="join_code",
-                    value=code,
+                    values={"join_code": code},
                 )
             )
         elif not JOIN_CODE.match(code):

@@ -32,7 +32,7 @@ def plan_referrals(
         event = required_link(outcome, reader.links("event"), "event", context.resolve_event)
         content = reader.text("content", strip=False).strip()
         if not content:
-            outcome.add(issue("missing_required_field", "content is empty", field="content"))
+            outcome.add(issue("missing_required_field", "content is empty", fields=["content"]))
         outcome.add(*reader.finish())
         rows[outcome.id] = {
             "id": existing.row_id("referrals", outcome.id),

@@ -40,9 +40,9 @@ def plan_users(
         reader = FieldReader(record.get("fields", {}), computed=COMPUTED_FIELDS["users"])
         email = reader.text("email").lower()
         if not email:
-            outcome.add(issue("missing_required_field", "email is empty", field="email"))
+            outcome.add(issue("missing_required_field", "email is empty", fields=["email"]))
         elif len(email) > 254 or not EMAIL.match(email):
-            outcome.add(issue("invalid_email", f"{email!r} is not an email address", field="email"))
+            outcome.add(issue("invalid_email", f"{email!r} is not an email address"))
         texts = {name: reader.text(name) for name in _LIMITS}
         first_name = reader.text("first_name")
         if not first_name:
@@ -53,8 +53,7 @@ def plan_users(
                     issue(
                         "derived_required_field",
                         "first_name is empty; taken from display_name",
-                        field="first_name",
-                        value=first_name,
+                        values={"first_name": first_name},
                     )
                 )
             else:
@@ -62,7 +61,7 @@ def plan_users(
                     issue(
                         "missing_required_field",
                         "first_name and display_name are empty",
-                        field="first_name",
+                        fields=["first_name"],
                     )
                 )
         first_name = truncate(first_name, 50, "first_name", outcome.issues)
