@@ -33,14 +33,15 @@ async def list_event_projects(
     user: CurrentUser,
     event: PathEvent,
     leaderboard_order: Annotated[bool, Query(alias="leaderboard")] = False,
-) -> list[ProjectPublic]:
+) -> Response:
     """The event's projects, shuffled, or ranked by points when `leaderboard=true`.
 
     For the event's attendees and owner. Ranking needs the event's leaderboard enabled; ties
     keep submission order. Not paginated: an event holds at most a few thousand projects.
     Points are null while the leaderboard is not enabled.
     """
-    return await leaderboard.event_projects(event, user, leaderboard=leaderboard_order)
+    body = await leaderboard.event_projects_json(event, user, leaderboard=leaderboard_order)
+    return Response(body, media_type="application/json")
 
 
 @router.get(
