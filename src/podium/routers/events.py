@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from podium.deps import CurrentUser, DbTransaction, PathEvent
 from podium.errors import error_responses
+from podium.ids import Entity
 from podium.models import Event
+from podium.public_ids import id_schema
 from podium.schemas.events import (
     EventCreate,
     EventIdOfSlug,
@@ -24,6 +26,9 @@ from podium.services import voting
 from podium.services.access import require_owner
 
 router = APIRouter(prefix="/events", tags=["events"])
+
+# A path event ID resolved by the handler itself (a malformed one is a 404, like PathEvent's).
+EventPathId = Annotated[str, Path(json_schema_extra=id_schema(Entity.EVENT))]
 
 
 async def load_owned_event(user: CurrentUser, event: PathEvent) -> Event:
@@ -90,9 +95,10 @@ async def cast_votes(body: VoteRequest, user: CurrentUser, _: DbTransaction) -> 
 
 
 @router.get("/{event_id}", response_model=EventPublic, responses=error_responses(404, 422))
-async def get_event(event: PathEvent) -> EventPublic:
+async def get_event(event_id: EventPathId) -> EventPublic:
     """The public view of an event (no token needed)."""
-    return await service.public_view(event.pk)
+    # Not PathEvent: loading the ormar row first doubled the cost of the hottest read.
+    return await service.public_view_by_public_id(event_id)
 
 
 @router.put(

@@ -16,7 +16,7 @@ from podium.db import database
 from podium.errors import ApiError, conflict, not_found
 from podium.ids import Entity
 from podium.models import Event, User
-from podium.public_ids import public_id
+from podium.public_ids import decode_id, public_id
 from podium.schemas.events import (
     EventCreate,
     EventIdOfSlug,
@@ -89,6 +89,15 @@ def _private(row: RowMapping) -> EventPrivate:
 
 async def public_view(event_id: uuid.UUID) -> EventPublic:
     rows = await _fetch_events("e.id = :event", {"event": event_id}, private=False)
+    if not rows:
+        raise not_found("event")
+    return _public(rows[0])
+
+
+async def public_view_by_public_id(event_id: str) -> EventPublic:
+    """The event a public ID names, in one query (the event page is the hottest read)."""
+    seq = decode_id(Entity.EVENT, event_id)
+    rows = await _fetch_events("e.seq = :seq", {"seq": seq}, private=False) if seq else []
     if not rows:
         raise not_found("event")
     return _public(rows[0])
