@@ -61,7 +61,8 @@ async def test_a_run_stopped_by_a_persistent_error_resumes_where_it_stopped(
 ) -> None:
     with FakeAirtable(messy_base.tables, rate_limit=None) as fake:
         fake.fail_next(50, status=500, table="projects")
-        impatient = source_for(fake, policy=RetryPolicy(max_retries=2, backoff=0.01))
+        # One listing at a time, so the tables before projects are certainly committed.
+        impatient = source_for(fake, policy=RetryPolicy(max_retries=2, backoff=0.01), concurrency=1)
         with pytest.raises(requests.HTTPError):
             await Backfill(impatient, database).run()
         fake.clear_faults()

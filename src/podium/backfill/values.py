@@ -65,6 +65,9 @@ class FieldReader:
         return value
 
     def text(self, name: str, *, strip: bool = True) -> str:
+        value = self.fields.get(name)
+        if type(value) is str:  # the common case, first
+            return value.strip() if strip else value
         value = self._raw(name)
         if value is None:
             return ""
@@ -96,6 +99,9 @@ class FieldReader:
         return None
 
     def links(self, name: str) -> list[str]:
+        value = self.fields.get(name)
+        if type(value) is list and len(value) == 1 and type(value[0]) is str:
+            return list(value)  # the common case, first: a single link
         value = self._raw(name)
         if value is None:
             return []
