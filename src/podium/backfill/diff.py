@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from podium.backfill.plan import Existing, Pair, QuarantineEntry, Row, StagePlan
-from podium.backfill.tables import JOIN_TABLES, RECORD_TABLES, STAGE_TARGETS
+from podium.backfill.tables import RECORD_TABLES, STAGE_TARGETS
 
 
 @dataclass
@@ -124,6 +124,3 @@ def summary_counts(stages: list[StageChanges]) -> dict[str, dict[str, Any]]:
         for table, counts in stage.counts.items():
             totals.setdefault(table, TableCounts()).add(counts)
     return {table: counts.as_dict() for table, counts in totals.items()}
-
-
-__all__ = ["JOIN_TABLES", "StageChanges", "TableCounts", "diff_stage", "summary_counts"]

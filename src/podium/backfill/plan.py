@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from podium.backfill.context import Unresolved
-from podium.backfill.rules import Disposition, Issue, issue
+from podium.backfill.rules import Issue, issue
 from podium.backfill.values import parse_created_time
 
 Row = dict[str, Any]
@@ -307,7 +307,3 @@ def finish_records(
         else:
             plan.rejected.add(outcome.id)
     return landed
-
-
-def entry_lands(entry: QuarantineEntry) -> bool:
-    return Disposition(entry.disposition).lands

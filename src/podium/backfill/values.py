@@ -15,7 +15,6 @@ from typing import Any
 
 from podium.backfill.rules import Issue, issue
 
-AIRTABLE_ID = re.compile(r"^rec[A-Za-z0-9]{14}$")
 SLUG = re.compile(r"^[-a-z0-9]{1,50}$")
 JOIN_CODE = re.compile(r"^[A-Z0-9]{4,16}$")
 FEATURE_FLAG = re.compile(r"^[a-zA-Z0-9_]+$")

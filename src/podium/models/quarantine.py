@@ -15,8 +15,6 @@ import ormar
 from podium.db import JSONB, base_ormar_config
 from podium.models.base import AIRTABLE_ID_PATTERN, pk_field, timestamp_field
 
-DISPOSITIONS = ("rejected", "merged", "repaired", "noted")
-
 
 class BackfillQuarantine(ormar.Model):
     """One problem one v1 record has: the record, the rule it broke, and what to do about it.
@@ -25,7 +23,7 @@ class BackfillQuarantine(ormar.Model):
     `related_record_id`), `repaired` (migrated with a change), `noted` (migrated as is).
     """
 
-    ormar_config = base_ormar_config.copy(
+    ormar_config = base_ormar_config.copy(  # type: ignore[pydantic-field]  # ormar reads it
         tablename="backfill_quarantine",
         constraints=[
             ormar.UniqueColumns(
@@ -61,7 +59,7 @@ class BackfillQuarantine(ormar.Model):
 class BackfillRun(ormar.Model):
     """One invocation of `run` or `delta`; an unfinished `run` is resumed by the next one."""
 
-    ormar_config = base_ormar_config.copy(
+    ormar_config = base_ormar_config.copy(  # type: ignore[pydantic-field]  # ormar reads it
         tablename="backfill_runs",
         constraints=[
             ormar.CheckColumns("kind in ('run', 'delta')", name="kind_known"),
@@ -86,7 +84,7 @@ class BackfillRun(ormar.Model):
 class BackfillCheckpoint(ormar.Model):
     """A stage (one Airtable table and the rows it feeds) that a run finished and committed."""
 
-    ormar_config = base_ormar_config.copy(
+    ormar_config = base_ormar_config.copy(  # type: ignore[pydantic-field]  # ormar reads it
         tablename="backfill_checkpoints",
         constraints=[
             ormar.UniqueColumns("run_id", "stage", name="uq_backfill_checkpoints_run_id_stage"),
