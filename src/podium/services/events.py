@@ -33,6 +33,8 @@ from podium.services.join_codes import (
 )
 
 SLUG_MAX_LENGTH = 50
+# Every query returns a bounded number of rows: the ceiling of GET /events/'s two lists.
+MAX_LISTED_EVENTS = 1000
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 _EVENT_COLUMNS = """
@@ -111,14 +113,20 @@ async def private_view(event_id: uuid.UUID) -> EventPrivate:
 
 
 async def events_of(user: User) -> UserEvents:
-    """The events a user owns (owner's view) and attends (public view), newest first."""
+    """The events a user owns (owner's view) and attends (public view), newest first.
+
+    Not paginated (v1's shape); each list stops at MAX_LISTED_EVENTS, far above any real user.
+    """
+    bound = {"user": user.pk, "limit": MAX_LISTED_EVENTS}
     owned = await _fetch_events(
-        "e.owner_id = :user ORDER BY e.created_at DESC, e.seq DESC", {"user": user.pk}, private=True
+        "e.owner_id = :user ORDER BY e.created_at DESC, e.seq DESC LIMIT :limit",
+        bound,
+        private=True,
     )
     attending = await _fetch_events(
         "e.id IN (SELECT event_id FROM event_attendees WHERE user_id = :user) "
-        "ORDER BY e.created_at DESC, e.seq DESC",
-        {"user": user.pk},
+        "ORDER BY e.created_at DESC, e.seq DESC LIMIT :limit",
+        bound,
         private=False,
     )
     return UserEvents(

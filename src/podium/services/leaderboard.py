@@ -7,7 +7,7 @@ collaborators once for the whole event; other lists count per project (indexed b
 
 Lists of an event's projects are returned whole, not paginated: an event holds at most a few
 thousand projects (a hackathon's teams), and the random order of the public list cannot be
-paged consistently anyway.
+paged consistently anyway. Every list still stops at MAX_LISTED_PROJECTS rows.
 """
 
 from __future__ import annotations
@@ -37,6 +37,11 @@ votes = Vote.ormar_config.table
 collaborators = ProjectCollaborator.ormar_config.table
 owners = User.ormar_config.table.alias("owner")
 members = User.ormar_config.table.alias("member")
+
+
+# Every query returns a bounded number of rows. Project lists are not paginated (v1's shape, and
+# a shuffled list cannot be paged), so they stop here: 5x the largest hackathon we plan for.
+MAX_LISTED_PROJECTS = 5000
 
 
 class Order(Enum):
@@ -114,6 +119,7 @@ async def fetch_projects(where: ColumnElement[bool], order: Order) -> Sequence[R
         )
         .where(where)
         .order_by(*_ORDERS[order])
+        .limit(MAX_LISTED_PROJECTS)
     )
     async with database.connection() as conn:
         result = await conn.execute(query)
@@ -214,6 +220,7 @@ LEFT JOIN (
 ) m ON m.project_id = p.id
 WHERE p.event_id = $1
 ORDER BY {order}
+LIMIT $2
 """
 # What the owner's views add to the public one.
 _PRIVATE_COLUMNS = "p.id, p.join_code, p.cached_auto_quality, p.created_at, o.email AS owner_email,"
@@ -234,7 +241,7 @@ async def fetch_event_projects(
     async with database.connection() as conn:
         driver = (await conn.get_raw_connection()).driver_connection
         assert driver is not None
-        rows: list[Row] = await driver.fetch(sql, event_id)
+        rows: list[Row] = await driver.fetch(sql, event_id, MAX_LISTED_PROJECTS)
     return rows
 
 
