@@ -123,12 +123,16 @@ async def test_schemathesis_finds_no_failures(
         "--url", live_server,
         "--header", f"Authorization: Bearer {access_token(email)}",
         "--checks", "all",
+        # Its deletion tracking is per path: a scenario POST /events/ → DELETE /events/{id} (204)
+        # → GET /events/admin/{id} (404, correct) is reported as "not available after creation"
+        # (traced in the server's access log; see docs/contract.md). `use_after_free` stays on.
+        "--exclude-checks", "ensure_resource_availability",
         "--phases", "examples,coverage,fuzzing,stateful",
         "--max-examples", str(MAX_EXAMPLES),
         "--seed", "20261124",
-        "--workers", "2",
+        # One worker: with two, a scenario can see its event deleted by the other worker.
+        "--workers", "1",
         "--request-timeout", "10",
-        "--generation-deterministic",
         "--no-color",
     ]  # fmt: skip
     import asyncio
