@@ -29,7 +29,6 @@ class Settings(BaseSettings):
     database_max_overflow: int = 10
 
     jwt_secret: SecretStr | None = None
-    jwt_algorithm: str = "HS256"
     access_token_minutes: int = 60 * 24 * 2
     magic_link_minutes: int = 15
     # The permutation key behind every public ID: changing it breaks every link in the wild.
