@@ -75,6 +75,27 @@ def test_absent_fields_are_empty_and_formula_errors_are_reported() -> None:
     assert [issue.rule.name for issue in reader.finish()] == ["formula_error_value"]
 
 
+def test_text_the_database_would_refuse_is_caught_before_writing() -> None:
+    records = [
+        {
+            "id": "recUPPERCASEUMLT1",
+            "createdTime": "2024-01-01T00:00:00.000Z",
+            "fields": {"email": "ÀDA@example.com", "first_name": "Ada"},
+        },
+        {
+            "id": "recNULCHARACTER01",
+            "createdTime": "2024-01-01T00:00:00.000Z",
+            "fields": {"email": "nul@example.com", "first_name": "A\x00da"},
+        },
+    ]
+    plan = plan_stage("users", records, Context(), Existing(), full=True)
+    rules = {(entry.record_id, entry.rule) for entry in plan.entries}
+    assert rules == {("recUPPERCASEUMLT1", "invalid_email"), ("recNULCHARACTER01", "invalid_value")}
+    (row,) = plan.rows["users"]
+    assert row["first_name"] == "Ada"
+    assert all("\x00" not in str(entry.as_json()) for entry in plan.entries)
+
+
 def test_plans_do_not_depend_on_reading_order(messy_base: GeneratedBase) -> None:
     def plan(shuffle: int | None) -> tuple[set[str], set[tuple[str, str, str, str | None]]]:
         context, existing = Context(), Existing()

@@ -138,7 +138,8 @@ class Backfill:
             done: dict[str, db.Checkpoint] = {}
             if not self.options.dry_run:
                 previous = await db.unfinished_run(conn, self.base_id)
-                if previous is not None and not self.options.restart:
+                # --delete needs every table planned to know what is stale: no skipping then.
+                if previous is not None and not (self.options.restart or self.options.delete):
                     run, done = previous, previous.checkpoints
                     await db.mark_run(conn, run.id, "running")
                 else:

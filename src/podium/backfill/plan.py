@@ -16,7 +16,7 @@ from typing import Any
 
 from podium.backfill.context import Unresolved
 from podium.backfill.rules import Issue, issue
-from podium.backfill.values import parse_created_time
+from podium.backfill.values import parse_created_time, without_nul
 
 Row = dict[str, Any]
 
@@ -145,7 +145,7 @@ class Outcome:
         record = {
             "id": self.record["id"],
             "createdTime": self.record["createdTime"],
-            "fields": dict(self.record.get("fields", {})),
+            "fields": without_nul(dict(self.record.get("fields", {}))),
         }
         return [
             QuarantineEntry(

@@ -59,7 +59,8 @@ RULES: dict[str, Rule] = {
         _rule(
             "invalid_email",
             _R,
-            "users.email is not an address (no single @, or whitespace inside).",
+            "users.email is not an address (no single @, or whitespace inside), or has capital "
+            "letters outside ASCII, which the database's lower() might fold differently.",
             f"Correct the email in Airtable, {DELTA_HINT}.",
         ),
         _rule(
@@ -162,8 +163,8 @@ RULES: dict[str, Rule] = {
         _rule(
             "invalid_value",
             _F,
-            "A field holds a value of the wrong type (e.g. a list in a text field); it is "
-            "converted or left empty (original in the record).",
+            "A field holds a value of the wrong type (e.g. a list in a text field), migrated as "
+            "empty, or text with NUL characters, which PostgreSQL cannot store: removed.",
             "Check the migrated value.",
         ),
         _rule(

@@ -65,7 +65,12 @@ class FieldReader:
 
     def text(self, name: str, *, strip: bool = True) -> str:
         value = self.fields.get(name)
-        if type(value) is str:  # the common case, first
+        if type(value) is str and "\x00" not in value:  # the common case, first
+            return value.strip() if strip else value
+        if type(value) is str:
+            # PostgreSQL text cannot hold NUL characters.
+            self._bad_types[name] = value
+            value = value.replace("\x00", "")
             return value.strip() if strip else value
         value = self._raw(name)
         if value is None:
@@ -123,12 +128,32 @@ class FieldReader:
             self.issues.append(
                 issue(
                     "invalid_value",
-                    "value of the wrong type, migrated as empty: "
-                    + ", ".join(sorted(self._bad_types)),
-                    fields=self._bad_types,
+                    "value of the wrong type or with NUL characters, migrated as empty or "
+                    "without them: " + ", ".join(sorted(self._bad_types)),
+                    fields={name: without_nul(value) for name, value in self._bad_types.items()},
                 )
             )
         return self.issues
+
+
+def without_nul(value: Any) -> Any:
+    """`value` with NUL characters removed from every string (jsonb refuses them too)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {key: without_nul(item) for key, item in value.items()}
+    return value
+
+
+def normalise_email(text: str) -> str | None:
+    """Stripped and lower-cased as the database's CHECK computes it, or None when Python's and
+    PostgreSQL's lower-casing could disagree (capital letters outside ASCII)."""
+    email = text.strip()
+    if any(not char.isascii() and char.lower() != char for char in email):
+        return None
+    return email.lower()
 
 
 def _holds_formula_error(value: Any) -> bool:

@@ -12,6 +12,7 @@ from podium.backfill.values import (
     EMAIL,
     FieldReader,
     display_name_for,
+    normalise_email,
     parse_dob,
     truncate,
 )
@@ -38,11 +39,12 @@ def plan_users(
     for record in records:
         outcome = Outcome("users", record)
         reader = FieldReader(record.get("fields", {}), computed=COMPUTED_FIELDS["users"])
-        email = reader.text("email").lower()
+        raw_email = reader.text("email")
+        email = normalise_email(raw_email) or raw_email
         if not email:
             outcome.add(issue("missing_required_field", "email is empty", fields=["email"]))
-        elif len(email) > 254 or not EMAIL.match(email):
-            outcome.add(issue("invalid_email", f"{email!r} is not an email address"))
+        elif len(email) > 254 or not EMAIL.match(email) or normalise_email(raw_email) is None:
+            outcome.add(issue("invalid_email", f"{raw_email!r} is not a usable email address"))
         texts = {name: reader.text(name) for name in _LIMITS}
         first_name = reader.text("first_name")
         if not first_name:
