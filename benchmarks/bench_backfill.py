@@ -181,6 +181,11 @@ async def main() -> None:
             print(
                 f"  second run           {second.seconds:8.2f} s  ({rows_written(second)} rows written)"
             )
+            for stage, timing in result.timings.items():
+                print(
+                    f"    {stage:<10} planned in {timing['plan']:5.2f} s, "
+                    f"written in {timing['write']:5.2f} s"
+                )
 
         if not arguments.skip_throttled:
             name, url = await fresh_database(server_url)
