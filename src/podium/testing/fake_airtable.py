@@ -53,10 +53,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Self
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
@@ -80,6 +78,7 @@ from podium.testing.airtable_store import (
     FakeClock,
     ListRequest,
 )
+from podium.testing.background_server import BackgroundServer
 
 DEFAULT_BASE_ID = "appPodiumV1Legacy"
 DEFAULT_VIEW = "Grid view"
@@ -174,7 +173,6 @@ class FakeAirtable:
         self.rate_limit_penalty = rate_limit_penalty
         self.pace = pace
         self.clock = clock or FakeClock()
-        self._port = port
         # One lock for the store, the log and the faults: handlers run on the server's thread,
         # test helpers on the caller's.
         self._lock = threading.RLock()
@@ -187,9 +185,7 @@ class FakeAirtable:
         self._accepted: collections.deque[float] = collections.deque()
         self._blocked_until = 0.0
         self._next_slot = 0.0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._app = self._build_app()
+        self._server = BackgroundServer(self._build_app(), name="the fake Airtable", port=port)
         if tables is not None:
             self.load(tables)
 
@@ -220,10 +216,7 @@ class FakeAirtable:
     @property
     def url(self) -> str:
         """The `endpoint_url` for pyairtable and the value of AIRTABLE_API_URL."""
-        if self._server is None or not self._server.started:
-            raise RuntimeError("the fake is not running; use it as a context manager")
-        socket = self._server.servers[0].sockets[0]
-        return f"http://127.0.0.1:{socket.getsockname()[1]}"
+        return self._server.url
 
     def env(self, *, use_table_ids: bool = False) -> dict[str, str]:
         """The environment variables that point the migration tools at this fake (SPEC §4)."""
@@ -397,47 +390,16 @@ class FakeAirtable:
     # -- server lifecycle ------------------------------------------------------------------
 
     def start(self) -> Self:
-        if self._server is not None:
-            raise RuntimeError("already running")
-        config = uvicorn.Config(
-            self._app,
-            host="127.0.0.1",
-            port=self._port,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="fake-airtable", daemon=True)
-        self._server, self._thread = server, thread
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the fake Airtable could not start on 127.0.0.1:{self._port}")
-            time.sleep(0.01)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        server.should_exit = True
-        thread.join(timeout=10)
-        self._server = self._thread = None
+        self._server.stop()
 
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     # -- HTTP ------------------------------------------------------------------------------

@@ -16,17 +16,16 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-import time
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Self
 
-import uvicorn
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from podium.testing.background_server import BackgroundServer
 
 TRANSACTIONAL_PATH = "/api/v1/transactional"
 
@@ -53,19 +52,15 @@ class FakeLoops:
         # Handlers run on the server's thread, tests read from theirs.
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._app = Starlette(
-            routes=[Route(TRANSACTIONAL_PATH, self._transactional, methods=["POST"])]
+        self._server = BackgroundServer(
+            Starlette(routes=[Route(TRANSACTIONAL_PATH, self._transactional, methods=["POST"])]),
+            name="the fake Loops",
         )
 
     @property
     def url(self) -> str:
         """Base URL, as `PODIUM_LOOPS_API_URL` takes it."""
-        if self._server is None or not self._server.started:
-            raise RuntimeError("the fake Loops is not running")
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
+        return self._server.url
 
     def settings_update(self) -> dict[str, Any]:
         """The Settings fields that point the app at this fake."""
@@ -117,48 +112,16 @@ class FakeLoops:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> Self:
-        if self._server is not None:
-            raise RuntimeError("already running")
         self._closing.clear()
-        config = uvicorn.Config(
-            self._app,
-            host="127.0.0.1",
-            port=0,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            ws="none",
-            timeout_graceful_shutdown=2,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name="fake-loops", daemon=True)
-        self._server, self._thread = server, thread
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the fake Loops could not start")
-            time.sleep(0.01)
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
         self._closing.set()
-        server.should_exit = True
-        thread.join(timeout=10)
-        self._server = self._thread = None
+        self._server.stop()
 
     def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()

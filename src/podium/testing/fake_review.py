@@ -18,19 +18,17 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-STARTUP_TIMEOUT_SECONDS = 10.0
+from podium.testing.background_server import BackgroundServer
 
 
 @dataclass(frozen=True)
@@ -57,17 +55,18 @@ class FakeReviewService:
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     _failures: deque[_Failure] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _server: uvicorn.Server | None = None
-    _thread: threading.Thread | None = None
-    _port: int | None = None
+    _server: BackgroundServer = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._server = BackgroundServer(
+            self._app(), name="the fake review service", graceful_shutdown_seconds=1
+        )
 
     # --- controls --------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("the fake review service is not running")
-        return f"http://127.0.0.1:{self._port}"
+        return self._server.url
 
     def fail_next(self, status: int = 500, *, body: str = '{"error": "boom"}') -> None:
         """Answer the next request with this status and body instead of serving it."""
@@ -145,26 +144,7 @@ class FakeReviewService:
     # --- lifecycle -------------------------------------------------------------------------
 
     def __enter__(self) -> FakeReviewService:
-        config = uvicorn.Config(
-            self._app(),
-            host="127.0.0.1",
-            port=0,
-            lifespan="off",
-            ws="none",
-            log_level="warning",
-            timeout_graceful_shutdown=1,
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, name="fake-review-service", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the fake review service did not start")
-            time.sleep(0.01)
-        self._port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._server.start()
         return self
 
     def __exit__(
@@ -173,8 +153,4 @@ class FakeReviewService:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=STARTUP_TIMEOUT_SECONDS)
-        self._server = self._thread = None
-        self._port = None
+        self._server.stop()
