@@ -13,15 +13,13 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
-import httpx
 import pytest
 from tests.conftest import TEST_JWT_SECRET, access_token
-from tests.test_health import free_port
+from tests.live_server import running_server
 
 from podium.openapi import SPEC_PATH
 from podium.testing.fake_review import FakeReviewService
@@ -65,52 +63,16 @@ async def seed_actor(pool: asyncpg.Pool) -> str:
 
 @pytest.fixture
 def live_server(database_url: str) -> Iterator[str]:
-    port = free_port()
     with FakeReviewService() as review:
         env = {
-            **os.environ,
             "DATABASE_URL": database_url,
             "PODIUM_ENV": "development",
             "PODIUM_JWT_SECRET": TEST_JWT_SECRET,
             "PODIUM_REVIEW_FACTORY_URL": review.url,
             "PODIUM_REVIEW_FACTORY_TOKEN": review.token,
         }
-        yield from _serve(env, port)
-
-
-def _serve(env: dict[str, str], port: int) -> Iterator[str]:
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "podium.app:create_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, "server exited"
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        with running_server(env) as base:
+            yield base
 
 
 @pytest.mark.slow

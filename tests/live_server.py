@@ -1,0 +1,64 @@
+"""The app served for real: uvicorn in a subprocess on a free loopback port, for tests over HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+import httpx
+
+START_TIMEOUT_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(env: Mapping[str, str], *, expect_healthy: bool = True) -> Iterator[str]:
+    """Serve `podium.app:create_app` with `env` over this process's environment; yield its URL.
+
+    Ready means /health answers 200, or answers at all when `expect_healthy` is false (a server
+    whose database is down). The process is terminated on exit.
+    """
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "podium.app:create_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, **env},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while True:
+            try:
+                response = httpx.get(f"{base}/health", timeout=10)
+                if response.status_code == 200 or not expect_healthy:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, "server exited"
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
