@@ -303,3 +303,23 @@ async def test_the_command_line_writes_back_and_reports(cutover: Cutover, tmp_pa
     assert await v1_differences(cutover.fake, cutover.url) == []
     code, output = await run_script(ROLLBACK_SCRIPT, "--since", "2026-01-01T00:00:00", env=env)
     assert code == 2 and "no time zone" in output
+
+
+async def test_on_a_messy_base_only_v1_points_that_disagree_with_its_votes_are_written(
+    fresh_database: str,
+) -> None:
+    base = generate_base(2000, seed=1)
+    with FakeAirtable(base.tables, rate_limit=None, clock=FakeClock(wall=True)) as fake:
+        await backfill(fake, fresh_database)
+
+        result = await write_back(fake, fresh_database, datetime.now(UTC))
+
+        mismatched = set(base.manifest.records["points_mismatch"])
+        written = [r for r in fake.requests if r.method not in ("GET", "POST")]
+        assert {r.method for r in written} <= {"PATCH"}
+        patched = [record for r in written for record in r.body["records"]]
+        assert {record["id"] for record in patched} == mismatched
+        assert all(set(record["fields"]) == {"points"} for record in patched)
+        assert result.writes == len(mismatched)
+        # Fields the backfill repaired stay as v1 had them; links and points agree everywhere.
+        assert await v1_differences(fake, fresh_database, rows={}) == []

@@ -206,8 +206,10 @@ def same_value(name: str, wanted: Any, current: Any) -> bool:
     """Whether Airtable's `current` already says what v2's `wanted` says (a write would be noise).
 
     Lenient where v1 and v2 only differ in form: surrounding spaces, an email's case, a number
-    written as 3.0, feature flags spaced differently, JSON laid out differently.
+    written as 3.0 or left out for 0, feature flags spaced differently, JSON laid out differently.
     """
+    if isinstance(wanted, int) and not isinstance(wanted, bool) and current is None:
+        current = 0  # v1 reads an absent number (points, hours_spent) as 0
     if is_empty(wanted) or is_empty(current):
         return is_empty(wanted) and is_empty(current)
     if isinstance(wanted, bool):
