@@ -9,11 +9,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from tests.conftest import MakeUser, auth_headers
 
 from podium.ids import Entity
 from podium.models import User
 from podium.public_ids import public_id
+from tests.conftest import MakeUser, auth_headers
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from tests.conftest import MakeUser, auth_headers
 
 from podium.models import User
+from tests.conftest import MakeUser, auth_headers
 
 
 async def new_event(client: httpx.AsyncClient, owner: User) -> dict[str, Any]:

@@ -17,11 +17,11 @@ import asyncpg
 import httpx
 import jwt
 import pytest
-from tests.conftest import TEST_JWT_SECRET, MakeUser
 
 from podium.ids import Entity
 from podium.public_ids import public_id
 from podium.security import TokenType, create_token
+from tests.conftest import TEST_JWT_SECRET, MakeUser
 
 EMAIL = "ada@example.com"
 LINK_LINE = re.compile(r"LOGIN LINK for (\S+): (\S+)")

@@ -9,12 +9,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from tests.conftest import MakeUser, auth_headers
 
 from podium.ids import Entity
 from podium.models import User
 from podium.public_ids import public_id
 from podium.services import join_codes
+from tests.conftest import MakeUser, auth_headers
 
 JOIN_CODE = re.compile(r"^[A-HJKMNP-Z2-9]{6}$")
 

@@ -7,9 +7,9 @@ import json
 import asyncpg
 import httpx
 import pytest
-from tests.conftest import MakeUser, auth_headers
 
 from podium.models import Event, EventAttendee
+from tests.conftest import MakeUser, auth_headers
 
 
 def assert_error(response: httpx.Response, status: int) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,35 +10,15 @@ import asyncpg
 import httpx
 import pytest
 from sqlalchemy import event as sa_event
-from tests.conftest import MakeUser, auth_headers
 
 from podium.db import database
 from podium.ids import Entity
-from podium.models import Event, EventAttendee, Project, ProjectCollaborator, User, Vote
+from podium.models import Event, Project, ProjectCollaborator, Vote
 from podium.public_ids import public_id
+from tests.api.conftest import assert_error, attend, eid, make_event, make_project, pid
+from tests.conftest import MakeUser, auth_headers
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-async def make_event(owner: User, **flags: Any) -> Event:
-    return await Event.objects.create(
-        name="Hack Night",
-        slug="hack-" + secrets.token_hex(4),
-        join_code=secrets.token_hex(3).upper(),
-        owner=owner,
-        **flags,
-    )
-
-
-async def attend(event: Event, *users: User) -> None:
-    for user in users:
-        await EventAttendee.objects.create(event=event, user=user)
-
-
-async def make_project(owner: User, event: Event, name: str, **fields: Any) -> Project:
-    return await Project.objects.create(
-        name=name, join_code=secrets.token_hex(4).upper(), owner=owner, event=event, **fields
-    )
 
 
 async def give_votes(project: Project, event: Event, count: int, make_user: MakeUser) -> None:
@@ -47,19 +26,6 @@ async def give_votes(project: Project, event: Event, count: int, make_user: Make
         voter = await make_user()
         await attend(event, voter)
         await Vote.objects.create(voter=voter, project=project, event=event)
-
-
-def eid(event: Event) -> str:
-    return public_id(Entity.EVENT, event.seq)
-
-
-def pid(project: Project) -> str:
-    return public_id(Entity.PROJECT, project.seq)
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json()["error"]["code"] == code
 
 
 @pytest.fixture

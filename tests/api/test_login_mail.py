@@ -15,11 +15,11 @@ import jwt
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
-from tests.conftest import TEST_JWT_SECRET, MakeUser
 
 from podium.config import Settings
 from podium.services import mail
 from podium.testing.fake_loops import FakeLoops
+from tests.conftest import TEST_JWT_SECRET, MakeUser
 
 EMAIL = "ada@example.com"
 LOOPS_KEY = "loops-test-key"

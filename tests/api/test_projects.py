@@ -3,51 +3,18 @@
 from __future__ import annotations
 
 import json
-import secrets
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from tests.conftest import MakeUser, auth_headers
 
 from podium.ids import Entity
-from podium.models import Event, EventAttendee, Project, ProjectCollaborator, User, Vote
+from podium.models import Event, ProjectCollaborator, Vote
 from podium.public_ids import public_id
 from podium.services import projects as projects_service
-
-
-async def make_event(owner: User, **flags: Any) -> Event:
-    return await Event.objects.create(
-        name="Hack Night",
-        slug="hack-" + secrets.token_hex(4),
-        join_code=secrets.token_hex(3).upper(),
-        owner=owner,
-        **flags,
-    )
-
-
-async def attend(event: Event, *users: User) -> None:
-    for user in users:
-        await EventAttendee.objects.create(event=event, user=user)
-
-
-async def make_project(owner: User, event: Event, **fields: Any) -> Project:
-    fields.setdefault("name", "Rover")
-    fields.setdefault("join_code", secrets.token_hex(4).upper())
-    return await Project.objects.create(owner=owner, event=event, **fields)
-
-
-def eid(event: Event) -> str:
-    return public_id(Entity.EVENT, event.seq)
-
-
-def pid(project: Project) -> str:
-    return public_id(Entity.PROJECT, project.seq)
-
-
-def uid(user: User) -> str:
-    return public_id(Entity.USER, user.seq)
+from tests.api.conftest import assert_error, attend, eid, make_event, make_project, pid, uid
+from tests.conftest import MakeUser, auth_headers
 
 
 def body(for_event: Event, **overrides: Any) -> dict[str, Any]:
@@ -61,11 +28,6 @@ def body(for_event: Event, **overrides: Any) -> dict[str, Any]:
         "event": eid(for_event),
         **overrides,
     }
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json()["error"]["code"] == code
 
 
 # --- create -------------------------------------------------------------------------------

@@ -3,39 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 
 import asyncpg
 import httpx
 import pytest
-from tests.conftest import MakeUser, auth_headers
 
 from podium.ids import Entity
-from podium.models import Event, EventAttendee, Project, ProjectCollaborator, User
+from podium.models import ProjectCollaborator
 from podium.public_ids import public_id
-
-
-async def make_event(owner: User) -> Event:
-    return await Event.objects.create(
-        name="Hack Night",
-        slug="hack-" + secrets.token_hex(4),
-        join_code=secrets.token_hex(3).upper(),
-        owner=owner,
-    )
-
-
-async def attend(event: Event, *users: User) -> None:
-    for user in users:
-        await EventAttendee.objects.create(event=event, user=user)
-
-
-async def make_project(owner: User, event: Event, join_code: str = "RVR7K2") -> Project:
-    return await Project.objects.create(name="Rover", join_code=join_code, owner=owner, event=event)
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json()["error"]["code"] == code
+from tests.api.conftest import assert_error, attend, make_event, make_project
+from tests.conftest import MakeUser, auth_headers
 
 
 async def test_attendee_joins_a_project_and_gets_the_private_view(
@@ -44,7 +21,7 @@ async def test_attendee_joins_a_project_and_gets_the_private_view(
     ada, grace = await make_user(), await make_user()
     event = await make_event(await make_user())
     await attend(event, ada, grace)
-    project = await make_project(ada, event)
+    project = await make_project(ada, event, join_code="RVR7K2")
 
     response = await client.post(
         "/projects/join", params={"join_code": "RVR7K2"}, headers=auth_headers(grace)
@@ -66,7 +43,7 @@ async def test_joined_project_appears_in_my_projects(
     ada, grace = await make_user(), await make_user()
     event = await make_event(await make_user())
     await attend(event, ada, grace)
-    project = await make_project(ada, event)
+    project = await make_project(ada, event, join_code="RVR7K2")
 
     await client.post("/projects/join", params={"join_code": "RVR7K2"}, headers=auth_headers(grace))
     mine = await client.get("/projects/mine", headers=auth_headers(grace))
@@ -81,7 +58,7 @@ async def test_join_code_is_case_insensitive(
     ada, grace = await make_user(), await make_user()
     event = await make_event(await make_user())
     await attend(event, ada, grace)
-    await make_project(ada, event)
+    await make_project(ada, event, join_code="RVR7K2")
 
     response = await client.post(
         "/projects/join", params={"join_code": typed}, headers=auth_headers(grace)
@@ -97,7 +74,7 @@ async def test_unknown_or_malformed_join_code_is_404(
     ada, grace = await make_user(), await make_user()
     event = await make_event(await make_user())
     await attend(event, ada, grace)
-    await make_project(ada, event)
+    await make_project(ada, event, join_code="RVR7K2")
 
     response = await client.post(
         "/projects/join", params={"join_code": code}, headers=auth_headers(grace)
@@ -118,7 +95,7 @@ async def test_missing_or_oversized_join_code_is_422(
 
 async def test_joining_requires_a_token(client: httpx.AsyncClient, make_user: MakeUser) -> None:
     event = await make_event(await make_user())
-    await make_project(await make_user(), event)
+    await make_project(await make_user(), event, join_code="RVR7K2")
 
     response = await client.post("/projects/join", params={"join_code": "RVR7K2"})
 
@@ -131,7 +108,7 @@ async def test_non_attendee_cannot_join(
     ada, stranger, organiser = await make_user(), await make_user(), await make_user()
     event = await make_event(organiser)
     await attend(event, ada)
-    await make_project(ada, event)
+    await make_project(ada, event, join_code="RVR7K2")
 
     for user in (stranger, organiser):
         response = await client.post(
@@ -148,7 +125,7 @@ async def test_attendee_of_another_event_cannot_join(
     event, other = await make_event(await make_user()), await make_event(await make_user())
     await attend(event, ada)
     await attend(other, grace)
-    await make_project(ada, event)
+    await make_project(ada, event, join_code="RVR7K2")
 
     response = await client.post(
         "/projects/join", params={"join_code": "RVR7K2"}, headers=auth_headers(grace)
@@ -163,7 +140,7 @@ async def test_owner_cannot_join_their_own_project(
     ada = await make_user()
     event = await make_event(await make_user())
     await attend(event, ada)
-    await make_project(ada, event)
+    await make_project(ada, event, join_code="RVR7K2")
 
     response = await client.post(
         "/projects/join", params={"join_code": "RVR7K2"}, headers=auth_headers(ada)
@@ -178,7 +155,7 @@ async def test_collaborator_cannot_join_twice(
     ada, grace = await make_user(), await make_user()
     event = await make_event(await make_user())
     await attend(event, ada, grace)
-    project = await make_project(ada, event)
+    project = await make_project(ada, event, join_code="RVR7K2")
     await ProjectCollaborator.objects.create(project=project, user=grace)
 
     response = await client.post(
@@ -195,7 +172,7 @@ async def test_concurrent_joins_by_one_user_store_one_collaborator(
     ada, grace = await make_user(), await make_user()
     event = await make_event(await make_user())
     await attend(event, ada, grace)
-    await make_project(ada, event)
+    await make_project(ada, event, join_code="RVR7K2")
 
     responses = await asyncio.gather(
         *(
@@ -221,7 +198,7 @@ async def test_many_users_join_one_project_at_once(
     team = [await make_user() for _ in range(8)]
     event = await make_event(await make_user())
     await attend(event, ada, *team)
-    await make_project(ada, event)
+    await make_project(ada, event, join_code="RVR7K2")
 
     responses = await asyncio.gather(
         *(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tests.conftest import MakeUser, auth_headers
 
 from podium.ids import Entity
 from podium.models import Event, EventAttendee, Project, Referral, User, Vote
 from podium.public_ids import public_id
+from tests.conftest import MakeUser, auth_headers
 
 REC = {
     "user": "recUser0000000001",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +10,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
-from tests.conftest import MakeUser, auth_headers
 
 from podium.config import Settings
 from podium.ids import Entity
@@ -19,6 +17,8 @@ from podium.models import Event, Project, ProjectCollaborator, User
 from podium.public_ids import public_id
 from podium.services import review
 from podium.testing.fake_review import FakeReviewService
+from tests.api.conftest import assert_error, make_event, make_project, pid
+from tests.conftest import MakeUser, auth_headers
 
 
 @pytest.fixture
@@ -37,33 +37,19 @@ def review_service(app: FastAPI, settings: Settings) -> Iterator[FakeReviewServi
             app.state.settings = settings
 
 
-async def make_project(owner: User, organiser: User | None = None, **fields: Any) -> Project:
-    event = await Event.objects.create(
-        name="Hack Night",
-        slug="hack-" + secrets.token_hex(4),
-        join_code=secrets.token_hex(3).upper(),
-        owner=organiser or owner,
-    )
-    return await Project.objects.create(
-        name="Rover",
+async def make_project_with_links(
+    owner: User, organiser: User | None = None, **fields: Any
+) -> Project:
+    """A project with every link a check sends, in an event of its own."""
+    return await make_project(
+        owner,
+        await make_event(organiser or owner),
         repo="https://github.com/ada/rover",
         demo="https://rover.example.com/",
         image_url="https://example.com/rover.png",
         description="A small robot",
-        join_code=secrets.token_hex(4).upper(),
-        owner=owner,
-        event=event,
         **fields,
     )
-
-
-def pid(project: Project) -> str:
-    return public_id(Entity.PROJECT, project.seq)
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json()["error"]["code"] == code
 
 
 async def start(client: httpx.AsyncClient, project: Project, user: User) -> httpx.Response:
@@ -79,7 +65,7 @@ async def test_owner_starts_a_check_with_the_projects_links_and_the_token(
     client: httpx.AsyncClient, make_user: MakeUser, review_service: FakeReviewService
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
 
     response = await start(client, project, ada)
 
@@ -107,7 +93,7 @@ async def test_collaborator_may_start_a_check(
     client: httpx.AsyncClient, make_user: MakeUser, review_service: FakeReviewService
 ) -> None:
     ada, grace = await make_user(), await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     await ProjectCollaborator.objects.create(project=project, user=grace)
 
     response = await start(client, project, grace)
@@ -119,7 +105,7 @@ async def test_only_members_may_start_a_check(
     client: httpx.AsyncClient, make_user: MakeUser, review_service: FakeReviewService
 ) -> None:
     ada, stranger, organiser = await make_user(), await make_user(), await make_user()
-    project = await make_project(ada, organiser)
+    project = await make_project_with_links(ada, organiser)
 
     for user in (stranger, organiser):
         assert_error(await start(client, project, user), 403, "not_project_member")
@@ -132,7 +118,7 @@ async def test_starting_a_check_of_an_unknown_project_is_404(
     client: httpx.AsyncClient, make_user: MakeUser, review_service: FakeReviewService
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     unknown = public_id(Entity.PROJECT, project.seq + 1)
 
     response = await client.post(
@@ -159,7 +145,7 @@ async def test_an_event_id_is_not_a_project_to_check(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     event_id = public_id(Entity.EVENT, (await Event.objects.get(pk=project.event.pk)).seq)
 
     response = await client.post(
@@ -173,7 +159,7 @@ async def test_a_stored_result_is_returned_without_calling_the_service(
     client: httpx.AsyncClient, make_user: MakeUser, review_service: FakeReviewService
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada, cached_auto_quality={"score": 9})
+    project = await make_project_with_links(ada, cached_auto_quality={"score": 9})
 
     response = await start(client, project, ada)
 
@@ -192,7 +178,7 @@ async def test_a_stored_result_is_returned_even_without_a_configured_service(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada, cached_auto_quality={"score": 9})
+    project = await make_project_with_links(ada, cached_auto_quality={"score": 9})
 
     response = await start(client, project, ada)
 
@@ -210,7 +196,7 @@ async def test_polling_a_finished_check_stores_its_result(
     db: asyncpg.Pool,
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     check_id = (await start(client, project, ada)).json()["check_id"]
 
     pending = await client.get(f"/projects/check/{check_id}", headers=auth_headers(ada))
@@ -248,7 +234,7 @@ async def test_a_failed_check_is_reported_and_not_stored(
     db: asyncpg.Pool,
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     check_id = (await start(client, project, ada)).json()["check_id"]
     review_service.fail_check(check_id)
 
@@ -263,7 +249,7 @@ async def test_only_members_may_read_a_check(
     client: httpx.AsyncClient, make_user: MakeUser, review_service: FakeReviewService
 ) -> None:
     ada, grace, stranger = await make_user(), await make_user(), await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     await ProjectCollaborator.objects.create(project=project, user=grace)
     check_id = (await start(client, project, ada)).json()["check_id"]
 
@@ -301,7 +287,7 @@ async def test_a_check_of_a_deleted_project_is_404(
     client: httpx.AsyncClient, make_user: MakeUser, review_service: FakeReviewService
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     check_id = (await start(client, project, ada)).json()["check_id"]
     await project.delete()
 
@@ -334,7 +320,7 @@ async def test_upstream_failure_on_start_is_502(
     body: str,
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     review_service.fail_next(status, body=body)
 
     assert_error(await start(client, project, ada), 502, "review_service_failed")
@@ -344,7 +330,7 @@ async def test_upstream_failure_on_poll_is_502(
     client: httpx.AsyncClient, make_user: MakeUser, review_service: FakeReviewService
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     check_id = (await start(client, project, ada)).json()["check_id"]
     review_service.fail_next(500)
 
@@ -357,7 +343,7 @@ async def test_poll_answer_without_a_project_reference_is_502(
     client: httpx.AsyncClient, make_user: MakeUser, review_service: FakeReviewService
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     check_id = (await start(client, project, ada)).json()["check_id"]
     del review_service.checks[check_id]["reference"]
 
@@ -373,7 +359,7 @@ async def test_wrong_token_is_502(
     app: FastAPI,
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     app.state.settings = app.state.settings.model_copy(
         update={"review_factory_token": SecretStr("wrong")}
     )
@@ -389,7 +375,7 @@ async def test_upstream_timeout_is_502(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     monkeypatch.setattr(review, "UPSTREAM_TIMEOUT", httpx.Timeout(0.2))
     review_service.hang_next(1.0)
 
@@ -400,7 +386,7 @@ async def test_unreachable_service_is_502(
     client: httpx.AsyncClient, make_user: MakeUser, app: FastAPI, settings: Settings
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     with FakeReviewService() as fake:
         closed_url = fake.url  # nothing listens there once the fake has stopped
     app.state.settings = settings.model_copy(
@@ -421,7 +407,7 @@ async def test_unstorable_result_is_502(
     db: asyncpg.Pool,
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
     check_id = (await start(client, project, ada)).json()["check_id"]
     review_service.finish(check_id, {"notes": "nul \u0000 byte"})
 
@@ -438,7 +424,7 @@ async def test_unconfigured_service_answers_503(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     ada = await make_user()
-    project = await make_project(ada)
+    project = await make_project_with_links(ada)
 
     started = await start(client, project, ada)
     polled = await client.get("/projects/check/chk_1", headers=auth_headers(ada))

@@ -9,10 +9,10 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from tests.conftest import MakeUser, auth_headers
 
 from podium.ids import Entity
 from podium.public_ids import public_id
+from tests.conftest import MakeUser, auth_headers
 
 SIGN_UP = {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"}
 

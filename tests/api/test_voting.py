@@ -12,12 +12,12 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from tests.conftest import MakeUser, access_token, auth_headers
 
 from podium.ids import Entity
 from podium.models import User
 from podium.public_ids import public_id
 from podium.services.join_codes import new_join_code
+from tests.conftest import MakeUser, access_token, auth_headers
 
 
 @dataclass(frozen=True)

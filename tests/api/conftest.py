@@ -1,0 +1,50 @@
+"""Arrange and assert helpers shared by the API tests; plain functions, imported where used.
+
+Rows are made through ormar with unique slugs and join codes, so a test states only what it is
+about: `make_event(owner, votable=True)`, `attend(event, ada)`, `make_project(ada, event)`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import httpx
+
+from podium.ids import Entity
+from podium.models import Event, EventAttendee, Project, User
+from podium.public_ids import public_id
+
+
+async def make_event(owner: User, **fields: Any) -> Event:
+    fields.setdefault("name", "Hack Night")
+    fields.setdefault("slug", "hack-" + secrets.token_hex(4))
+    fields.setdefault("join_code", secrets.token_hex(3).upper())
+    return await Event.objects.create(owner=owner, **fields)
+
+
+async def attend(event: Event, *users: User) -> None:
+    for user in users:
+        await EventAttendee.objects.create(event=event, user=user)
+
+
+async def make_project(owner: User, event: Event, name: str = "Rover", **fields: Any) -> Project:
+    fields.setdefault("join_code", secrets.token_hex(4).upper())
+    return await Project.objects.create(name=name, owner=owner, event=event, **fields)
+
+
+def eid(event: Event) -> str:
+    return public_id(Entity.EVENT, event.seq)
+
+
+def pid(project: Project) -> str:
+    return public_id(Entity.PROJECT, project.seq)
+
+
+def uid(user: User) -> str:
+    return public_id(Entity.USER, user.seq)
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
