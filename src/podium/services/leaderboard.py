@@ -187,9 +187,33 @@ def admin_view(row: Row) -> ProjectAdmin:
     return ProjectAdmin.model_validate(_admin_fields(row))
 
 
-async def fetch_project(project_id: uuid.UUID) -> RowMapping | None:
-    rows = await fetch_projects(projects.c.id == project_id, Order.CREATED)
-    return rows[0] if rows else None
+# One project (GET /projects/{id} and the member's views): read with asyncpg like the lists.
+_PROJECT_SQL = """
+SELECT p.id, p.seq, p.name, p.repo, p.image_url, p.demo, p.description, p.hours_spent,
+       p.join_code, p.cached_auto_quality, p.created_at,
+       e.seq AS event_seq, e.leaderboard_enabled,
+       o.seq AS owner_seq, o.display_name AS owner_display_name, o.email AS owner_email,
+       coalesce(m.seqs, '{}') AS collaborator_seqs, coalesce(m.names, '{}') AS collaborator_names,
+       (SELECT count(*) FROM votes v WHERE v.project_id = p.id) AS points
+FROM projects p
+JOIN events e ON e.id = p.event_id
+JOIN users o ON o.id = p.owner_id
+CROSS JOIN LATERAL (
+    SELECT array_agg(u.seq ORDER BY c.created_at, c.seq) AS seqs,
+           array_agg(u.display_name ORDER BY c.created_at, c.seq) AS names
+    FROM project_collaborators c JOIN users u ON u.id = c.user_id
+    WHERE c.project_id = p.id
+) m
+WHERE p.id = $1
+"""
+
+
+async def fetch_project(project_id: uuid.UUID) -> Row | None:
+    async with database.connection() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        row: Row | None = await driver.fetchrow(_PROJECT_SQL, project_id)
+    return row
 
 
 # An event's projects: the same columns as fetch_projects, but points and collaborators are
