@@ -55,13 +55,14 @@ from loadbench.workload import (
     CONSTANT,
     EVENT_PAGE,
     FLOOR,
+    FLOOR_200,
     LEADERBOARD_1000,
     PROJECT_PAGE,
     PROJECTS_200,
     PROJECTS_1000,
     USERS_CURRENT,
     VOTE,
-    VOTE_OVER_LIMIT,
+    VOTE_RACING,
     Workload,
 )
 
@@ -156,6 +157,7 @@ def route_requests(
     return {
         CONSTANT: (cycle([workload.constant()]), None),
         FLOOR: (cycle([workload.floor()]), None),
+        FLOOR_200: (cycle([workload.floor(event) for event in small]), None),
         EVENT_PAGE: (cycle([workload.event_page(e) for e in dataset.events]), None),
         USERS_CURRENT: (cycle([workload.users_current(e) for e in everyone]), None),
         PROJECT_PAGE: (cycle([workload.project_page(seq) for seq in projects]), None),
@@ -188,9 +190,7 @@ async def smoke_check(
             raise SystemExit(f"{request.label} answered {response.status}: {response.body[:300]!r}")
 
 
-def evaluate(
-    searches: dict[str, Saturation], burst: dict[str, Any] | None, floor_latency: dict[str, float]
-) -> list[report.Goal]:
+def evaluate(searches: dict[str, Saturation], burst: dict[str, Any] | None) -> list[report.Goal]:
     goals = []
     ceiling = searches.get(CONSTANT)
     if ceiling and ceiling.saturation_rate:
@@ -207,6 +207,18 @@ def evaluate(
                     ratio >= 0.5,
                 )
             )
+    listed, base_200 = searches.get(PROJECTS_200), searches.get(FLOOR_200)
+    if listed and base_200 and listed.saturation_rate and base_200.saturation_rate:
+        cost = base_200.saturation_rate / listed.saturation_rate
+        goals.append(
+            report.Goal(
+                "(context) projects list [200]: cost vs its database floor",
+                f"{cost:.2f}x by throughput ({listed.saturation_rate:.0f} vs "
+                f"{base_200.saturation_rate:.0f} /s)",
+                "-",
+                True,
+            )
+        )
     board, base = searches.get(LEADERBOARD_1000), searches.get(FLOOR)
     if board and base and board.saturation_rate and base.saturation_rate:
         cost = base.saturation_rate / board.saturation_rate
@@ -222,7 +234,7 @@ def evaluate(
         )
     if burst is not None:
         votes = burst["vote_stats"]
-        errors = sum(votes["errors"].values()) + burst["other_errors"]
+        errors = sum(burst["all_vote_requests"]["errors"].values()) + burst["other_errors"]
         violations = sum(burst["rule_violations"].values()) + burst["outcome"]["over_limit"]
         violations += burst["points"].get("points_not_equal_to_vote_count", 1)
         violations += burst["points"].get("out_of_order", 1)
@@ -238,13 +250,12 @@ def evaluate(
         ratio = votes["p99_ms"] / max(votes["p50_ms"], 1e-9)
         goals.append(
             report.Goal(
-                "voting burst: vote p99 vs p50",
+                "voting burst: vote p99 vs p50 (one request per voter)",
                 f"{ratio:.1f}x (p50 {votes['p50_ms']:.1f} ms, p99 {votes['p99_ms']:.1f} ms)",
                 "< 10x",
                 ratio < 10,
             )
         )
-    del floor_latency
     return goals
 
 
@@ -330,7 +341,7 @@ async def run(args: argparse.Namespace) -> int:
             await asyncio.to_thread(server.stop)
 
     results["machine"]["load_average_at_end"] = os.getloadavg()
-    goals = evaluate(searches, burst, results["floor_in_process"])
+    goals = evaluate(searches, burst)
     results["goals"] = [goal.as_dict() for goal in goals]
     results["seconds"] = time.perf_counter() - started
 
@@ -428,12 +439,14 @@ async def burst_phase(
         pool, workload, timing, organiser_rate=BURST_ORGANISER_RATE, browse_rate=browse_rate
     )
     phase = burst.phase
-    vote_samples = [s for s in phase.samples if s.label in (VOTE, VOTE_OVER_LIMIT)]
+    vote_samples = [s for s in phase.samples if s.label in (VOTE, VOTE_RACING)]
     first = min(s.scheduled for s in vote_samples)
     last = max(s.done for s in vote_samples)
-    vote_phase = type(phase)(phase.name, None, phase.duration, vote_samples, phase.wall)
-    vote_stats = route_stats(vote_phase)
-    others = [s for s in phase.samples if s.label not in (VOTE, VOTE_OVER_LIMIT)]
+    # The latency goal is about voters as the frontend sends them (one request each); the
+    # racers serialise on their own row lock by design and are reported apart.
+    vote_stats = route_stats(phase, VOTE)
+    all_votes = route_stats(type(phase)(phase.name, None, phase.duration, vote_samples, phase.wall))
+    others = [s for s in phase.samples if s.label not in (VOTE, VOTE_RACING)]
     conn = await asyncpg.connect(url)
     try:
         violations = await checks.rule_violations(conn)
@@ -442,8 +455,9 @@ async def burst_phase(
     finally:
         await conn.close()
     log(
-        f"  votes: {vote_stats.count} requests, p50 {vote_stats.p50_ms:.1f} p99 {vote_stats.p99_ms:.1f} ms, "
-        f"errors {vote_stats.errors}; all answered {last - first:.1f} s after the first was due"
+        f"  votes: {all_votes.count} requests, errors {all_votes.errors}; all answered "
+        f"{last - first:.1f} s after the first was due; voters' single requests: "
+        f"p50 {vote_stats.p50_ms:.1f} p99 {vote_stats.p99_ms:.1f} ms"
     )
     log(f"  rules: {violations}; burst voters: {outcome}; points: {points}")
     return {
@@ -451,6 +465,7 @@ async def burst_phase(
         "seconds": timing.burst_seconds,
         "votes_done_after_seconds": last - first,
         "vote_stats": vote_stats.as_dict(),
+        "all_vote_requests": all_votes.as_dict(),
         "other_errors": sum(1 for s in others if s.error),
         "routes": phase_dict(phase)["routes"],
         "rule_violations": violations,

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import asyncpg.connection
 import uvloop
 from pydantic import SecretStr
 from sqlalchemy import event
@@ -57,9 +58,45 @@ class Statements:
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
+        self.last: dict[str, tuple[str, Any]] = {}  # by kind: the last statement and parameters
 
-    def __call__(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        self.counts[" ".join(statement.split()[:4])[:60]] += 1
+    def __call__(self, conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        kind = " ".join(statement.split()[:4])[:60]
+        self.counts[kind] += 1
+        self.last[kind] = (statement, parameters)
+
+
+def count_round_trips(statements: Statements) -> None:
+    """Count the round trips that are not the app's statements: pings, BEGIN/COMMIT/ROLLBACK."""
+    connection = asyncpg.connection.Connection
+    execute, fetchrow = connection.execute, connection.fetchrow
+
+    async def counted_execute(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        statements.counts.update([f"(round trip) {query.split()[0].upper()}"])
+        return await execute(self, query, *args, **kwargs)
+
+    async def counted_fetchrow(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        if query.strip() == ";":
+            statements.counts.update(["(round trip) pool pre-ping"])
+        return await fetchrow(self, query, *args, **kwargs)
+
+    connection.execute = counted_execute  # type: ignore[method-assign]
+    connection.fetchrow = counted_fetchrow  # type: ignore[method-assign]
+
+
+async def explain(url: str, statements: Statements) -> None:
+    """EXPLAIN ANALYZE each statement the route sent (the last one of each kind)."""
+    conn = await asyncpg.connect(url)
+    try:
+        for kind, (statement, parameters) in statements.last.items():
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            plan = await conn.fetch(
+                f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {statement}", *(parameters or ())
+            )
+            print(f"\n   -- {kind}\n" + "\n".join("   " + row[0] for row in plan))
+    finally:
+        await conn.close()
 
 
 async def call(app: Any, method: str, path: str, token: str | None, body: bytes = b"") -> int:
@@ -159,17 +196,7 @@ async def run(args: argparse.Namespace) -> None:
             statements = Statements()
             engine = database.engine.sync_engine
             event.listen(engine, "before_cursor_execute", statements)
-            # Round trips that are not statements: the pool's pre-ping at each checkout, and
-            # the BEGIN/COMMIT/ROLLBACK of non-autocommit connections.
-            for name in ("begin", "commit", "rollback"):
-                event.listen(
-                    engine, name, lambda *_, name=name: statements.counts.update([name.upper()])
-                )
-            event.listen(
-                engine.pool,
-                "checkout",
-                lambda *_: statements.counts.update(["pool checkout (pre-ping)"]),
-            )
+            count_round_trips(statements)
             rng = random.Random(1)
             for label, requests in requests_for(dataset, rng).items():
                 if args.routes and not any(part in label for part in args.routes.split(",")):
@@ -181,6 +208,7 @@ async def run(args: argparse.Namespace) -> None:
                     for method, path, token, body in requests[:3]:  # warm up
                         await call(app, method, path, token, body)
                 statements.counts.clear()
+                statements.last.clear()
                 profiler = cProfile.Profile() if args.cprofile else None
                 timings = []
                 statuses: Counter[int] = Counter()
@@ -202,11 +230,11 @@ async def run(args: argparse.Namespace) -> None:
                 )
                 for statement, count in statements.counts.most_common():
                     print(f"   {count / done:5.1f} per request  {statement}")
+                if args.explain:
+                    await explain(db.url, statements)
                 if profiler:
                     out = io.StringIO()
-                    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(
-                        args.top
-                    )
+                    pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
                     print(out.getvalue())
 
 
@@ -221,8 +249,12 @@ def main() -> None:
     parser.add_argument(
         "--routes", help="comma-separated substrings of the route labels to profile"
     )
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the SELECTs sent")
     parser.add_argument("--cprofile", action="store_true", help="print where the time goes")
     parser.add_argument("--top", type=int, default=30, help="functions shown per profile")
+    parser.add_argument(
+        "--sort", default="cumulative", help="pstats sort key (cumulative, tottime)"
+    )
     uvloop.run(run(parser.parse_args()))
 
 

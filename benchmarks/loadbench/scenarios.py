@@ -19,7 +19,7 @@ from loadbench.loadgen import (
     run_schedule,
 )
 from loadbench.seed import SeededEvent
-from loadbench.workload import VOTE_OVER_LIMIT, Workload
+from loadbench.workload import VOTE_RACING, Workload
 from podium.services.access import max_votes_per_user
 
 
@@ -56,12 +56,19 @@ class Timing:
 
 @dataclass(frozen=True)
 class Criteria:
-    """When an offered rate counts as sustained (below saturation)."""
+    """When an offered rate counts as sustained (below saturation).
+
+    Past saturation an open-model queue grows without end: throughput falls behind the offered
+    rate and every percentile climbs. On a small shared VM, a scheduler stall of a few hundred
+    milliseconds also lands in the p99 of a 3-second step now and then, so p99 alone would call
+    saturation early; the judgement uses throughput, errors and p90, with p99 under a hard cap.
+    """
 
     max_error_ratio: float = 0.001
     min_throughput_ratio: float = 0.95  # achieved / offered
-    p99_blowup: float = 10.0  # p99 may grow to this multiple of the first step's p50 ...
-    p99_floor_ms: float = 100.0  # ... or to this, whichever is larger
+    p90_blowup: float = 10.0  # p90 may grow to this multiple of the first step's p50 ...
+    p90_floor_ms: float = 100.0  # ... or to this, whichever is larger
+    p99_cap_ms: float = 1000.0
 
     def sustained(self, stats: RouteStats, offered: float, baseline_p50_ms: float) -> bool:
         if stats.count == 0:
@@ -70,7 +77,8 @@ class Criteria:
         return (
             errors <= self.max_error_ratio * stats.count
             and stats.achieved_rate >= self.min_throughput_ratio * offered
-            and stats.p99_ms <= max(self.p99_floor_ms, self.p99_blowup * baseline_p50_ms)
+            and stats.p90_ms <= max(self.p90_floor_ms, self.p90_blowup * baseline_p50_ms)
+            and stats.p99_ms <= self.p99_cap_ms
         )
 
 
@@ -248,11 +256,10 @@ def _burst_plan(
 ) -> Iterator[tuple[float, Request]]:
     """Voter i arrives at i * seconds / len(voters) and casts the event's limit of votes.
 
-    Half send one request with all their votes; half send one request per vote, all at once
-    (racing each other on their own row lock); one in ten of the latter also sends, at the same
-    instant, one vote too many, which the rules must refuse. Which of that voter's requests loses
-    the race is not determined, so any of theirs may be refused (400), but every voter must end
-    with exactly the limit: SQL checks that afterwards.
+    Most send one request with all their votes, as the frontend does. One in ten races
+    themselves instead: one request per vote plus one vote too many, all at the same instant,
+    on their own row lock. Which of a racer's requests loses is not determined, so any of theirs
+    may be refused (400), but every voter must end with exactly the limit: SQL checks that.
     """
     rng = random.Random(seed)
     interval = seconds / max(1, len(voters))
@@ -262,17 +269,13 @@ def _burst_plan(
         own = event.own_projects.get(email, set())
         candidates = [seq for seq in event.project_seqs if seq not in own]
         picks = rng.sample(candidates, limit + 1)
-        split = index % 2 == 1
-        racing = split and index % 10 == 1
-        expect = frozenset({201, 400}) if racing else frozenset({201})
-        groups = [[seq] for seq in picks[:limit]] if split else [picks[:limit]]
-        for group in groups:
-            yield at, workload.vote(event, email, group, expect=expect)
-        if racing:
-            yield (
-                at,
-                workload.vote(event, email, [picks[limit]], label=VOTE_OVER_LIMIT, expect=expect),
-            )
+        if index % 10 != 0:
+            yield at, workload.vote(event, email, picks[:limit])
+            continue
+        racing = frozenset({201, 400})
+        for seq in picks[:limit]:
+            yield at, workload.vote(event, email, [seq], label=VOTE_RACING, expect=racing)
+        yield at, workload.vote(event, email, [picks[limit]], label=VOTE_RACING, expect=racing)
 
 
 async def voting_burst(

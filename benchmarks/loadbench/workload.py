@@ -22,6 +22,7 @@ from podium.security import TokenType, create_token
 
 CONSTANT = "GET /__bench/constant"
 FLOOR = "GET /__bench/floor/leaderboard [1000]"
+FLOOR_200 = "GET /__bench/floor/leaderboard [200]"
 EVENT_PAGE = "GET /events/{id}"
 PROJECTS_200 = "GET /events/{id}/projects [200]"
 PROJECTS_1000 = "GET /events/{id}/projects [1000]"
@@ -35,7 +36,8 @@ MY_EVENTS = "GET /events/"
 MY_PROJECTS = "GET /projects/mine"
 CREATE_PROJECT = "POST /projects/"
 VOTE = "POST /events/vote"
-VOTE_OVER_LIMIT = "POST /events/vote (one too many)"
+# A voter racing themselves: one request per vote plus one too many, all at once.
+VOTE_RACING = "POST /events/vote (racing, +1 too many)"
 
 # Per persona: (weight of the persona, [(weight of the action, action name), ...]).
 PERSONAS: dict[str, tuple[int, list[tuple[int, str]]]] = {
@@ -88,8 +90,10 @@ class Workload:
     def constant(self) -> Request:
         return self._get(CONSTANT, "/__bench/constant")
 
-    def floor(self) -> Request:
-        return self._get(FLOOR, f"/__bench/floor/leaderboard/{self.big.seq}")
+    def floor(self, event: SeededEvent | None = None) -> Request:
+        event = event or self.big
+        label = FLOOR if event is self.big else FLOOR_200
+        return self._get(label, f"/__bench/floor/leaderboard/{event.seq}")
 
     def event_page(self, event: SeededEvent) -> Request:
         return self._get(EVENT_PAGE, f"/events/{self.event_id(event)}")
