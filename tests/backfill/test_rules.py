@@ -141,3 +141,10 @@ def test_rate_limiter_counts_a_window_from_each_answer() -> None:
         answered.append(time.monotonic())
     # Requests 3 and 5 each waited a full window after the answer two places before them.
     assert answered[-1] - started >= 2 * 0.1 + 0.01
+
+
+def test_a_new_rate_limiter_waits_out_a_window_another_process_may_have_used() -> None:
+    limiter = RateLimiter(20, window=0.1, margin=0.0, stop=threading.Event())
+    started = time.monotonic()
+    limiter.release(limiter.acquire())
+    assert time.monotonic() - started >= 0.1

@@ -68,6 +68,14 @@ class RateLimiter:
         self._slots: deque[_Slot] = deque()
         self._changed = threading.Condition()
         self._stop = stop
+        # Start as if the window were full: another tool (a backfill, a verify, a write-back) may
+        # have used it up just before this process started, and Airtable counts per base, not
+        # per process. One window's wait beats a 429 and its 30 s penalty.
+        started = time.monotonic()
+        for _ in range(self.limit):
+            slot = _Slot()
+            slot.answered = started
+            self._slots.append(slot)
 
     def acquire(self) -> _Slot:
         with self._changed:
