@@ -75,13 +75,24 @@ def count_round_trips(statements: Statements) -> None:
         statements.counts.update([f"(round trip) {query.split()[0].upper()}"])
         return await execute(self, query, *args, **kwargs)
 
+    fetch = connection.fetch
+
+    def kind(query: str) -> str:
+        return "(asyncpg) " + " ".join(query.split()[:4])[:50]
+
     async def counted_fetchrow(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        if query.strip() == ";":
-            statements.counts.update(["(round trip) pool pre-ping"])
+        # SQLAlchemy runs its statements as prepared statements; these are the app's raw reads.
+        ping = query.strip() == ";"
+        statements.counts.update(["(round trip) pool pre-ping" if ping else kind(query)])
         return await fetchrow(self, query, *args, **kwargs)
+
+    async def counted_fetch(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        statements.counts.update([kind(query)])
+        return await fetch(self, query, *args, **kwargs)
 
     connection.execute = counted_execute  # type: ignore[method-assign]
     connection.fetchrow = counted_fetchrow  # type: ignore[method-assign]
+    connection.fetch = counted_fetch  # type: ignore[method-assign]
 
 
 async def explain(url: str, statements: Statements) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,10 +32,12 @@ def _plain(url: str) -> str:
 async def fresh_database(server_url: str | None, *, keep: bool) -> AsyncIterator[BenchDatabase]:
     """A new database on `server_url`'s server (or an embedded one), dropped afterwards."""
     embedded_server = None
+    temporary: Path | None = None
     if server_url is None:
         from podium import embedded
 
-        data_dir = Path(tempfile.mkdtemp(prefix="podium-bench-")) / "pgdata"
+        temporary = Path(tempfile.mkdtemp(prefix="podium-bench-"))
+        data_dir = temporary / "pgdata"
         embedded_server = await asyncio.to_thread(embedded.start, data_dir, delete_on_stop=not keep)
         server_url = embedded_server.url("postgres")
     admin_url = _plain(server_url)
@@ -60,3 +63,5 @@ async def fresh_database(server_url: str | None, *, keep: bool) -> AsyncIterator
                 await admin.close()
         if embedded_server is not None and not keep:
             await asyncio.to_thread(embedded_server.stop)
+            if temporary is not None:
+                shutil.rmtree(temporary, ignore_errors=True)
