@@ -65,7 +65,7 @@ def decode_cursor(value: str) -> Cursor:
         raise _invalid_cursor() from None
 
 
-def page_request(
+async def page_request(  # async: a sync dependency would cost a worker-thread hop per request
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
