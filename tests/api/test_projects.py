@@ -12,7 +12,7 @@ import pytest
 from podium.ids import Entity
 from podium.models import Event, ProjectCollaborator, Vote
 from podium.public_ids import public_id
-from podium.services import projects as projects_service
+from podium.services import join_codes
 from tests.api.conftest import assert_error, attend, eid, make_event, make_project, pid, uid
 from tests.conftest import MakeUser, auth_headers
 
@@ -68,7 +68,7 @@ async def test_a_join_code_clash_is_retried_with_a_fresh_code(
     await attend(event, ada)
     await make_project(ada, event, join_code="AAAAAA")
     codes = iter(["AAAAAA", "AAAAAA", "BBBBBB"])
-    monkeypatch.setattr(projects_service, "new_project_join_code", lambda: next(codes))
+    monkeypatch.setattr(join_codes, "new_join_code", lambda: next(codes))
 
     response = await client.post("/projects/", json=body(event), headers=auth_headers(ada))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from typing import Any
 
@@ -20,26 +19,17 @@ from podium.schemas.projects import (
 )
 from podium.services import leaderboard
 from podium.services.access import is_attendee
+from podium.services.join_codes import with_unique_join_code
 
 projects = Project.ormar_config.table
 collaborators = ProjectCollaborator.ormar_config.table
 
-# No 0/O or 1/I: codes are read aloud and copied from screens.
-JOIN_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-JOIN_CODE_LENGTH = 6
-# 32**6 ≈ 10**9 codes: a clash is rare, several in a row mean something else is wrong.
-JOIN_CODE_ATTEMPTS = 5
 # What the database accepts (a CHECK constraint); anything else cannot name a project.
 _JOIN_CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _JOIN_CODE_LENGTHS = range(4, 17)
 
 UNIQUE_VIOLATION = "23505"
 FOREIGN_KEY_VIOLATION = "23503"
-
-
-def new_project_join_code() -> str:
-    # Could share services.join_codes.new_join_code() with events once both exist.
-    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
 
 
 def _violation(error: sa_exc.IntegrityError) -> tuple[str | None, str | None]:
@@ -109,23 +99,24 @@ async def my_projects(user: User) -> list[ProjectPrivate]:
 
 
 async def _insert_project(values: dict[str, Any]) -> uuid.UUID:
-    """Insert with a fresh join code, retrying (each try in a SAVEPOINT) on a clash."""
-    for _ in range(JOIN_CODE_ATTEMPTS):
-        try:
-            async with db.transaction() as conn:
-                project_id: uuid.UUID = await conn.scalar(
-                    sqlalchemy.insert(projects)
-                    .values(id=uuid.uuid4(), join_code=new_project_join_code(), **values)
-                    .returning(projects.c.id)
-                )
-                return project_id
-        except sa_exc.IntegrityError as error:
-            sqlstate, constraint = _violation(error)
-            if sqlstate == FOREIGN_KEY_VIOLATION:
-                raise not_found("event") from None  # deleted while we were checking
-            if constraint != "uq_projects_join_code":
-                raise
-    raise RuntimeError(f"no free project join code in {JOIN_CODE_ATTEMPTS} attempts")
+    """Insert with a fresh join code (retried on a clash by services.join_codes)."""
+
+    async def insert(join_code: str) -> uuid.UUID:
+        conn = db.database.get_transaction_connection()
+        assert conn is not None
+        project_id: uuid.UUID = await conn.scalar(
+            sqlalchemy.insert(projects)
+            .values(id=uuid.uuid4(), join_code=join_code, **values)
+            .returning(projects.c.id)
+        )
+        return project_id
+
+    try:
+        return await with_unique_join_code(insert, "uq_projects_join_code")
+    except sa_exc.IntegrityError as error:
+        if _violation(error)[0] == FOREIGN_KEY_VIOLATION:
+            raise not_found("event") from None  # deleted while we were checking
+        raise
 
 
 async def create_project(owner: User, data: ProjectCreate) -> ProjectPrivate:
