@@ -6,16 +6,14 @@ whatever the route needs (a login, a body): the client repeats the request at th
 
 from __future__ import annotations
 
-import re
-
 import sqlalchemy
-from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from podium.db import database
 from podium.errors import error_response
 from podium.ids import Entity, is_legacy_id
 from podium.public_ids import public_id
+from podium.spec_paths import spec_paths
 
 # A legacy redirect is cacheable: a v1 record id maps to one short ID forever.
 LEGACY_REDIRECT_MAX_AGE = 86_400
@@ -47,7 +45,6 @@ async def _short_id(table: str, entity: Entity, airtable_id: str) -> str | None:
 class LegacyRedirects:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._templates: list[re.Pattern[str]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Cheap test first: only paths holding something like a record id go any further.
@@ -72,20 +69,9 @@ class LegacyRedirects:
         )
         await send({"type": "http.response.body", "body": b""})
 
-    def _path_templates(self, scope: Scope) -> list[re.Pattern[str]]:
-        """Every route path that takes an entity ID, compiled once from the app's own spec."""
-        if self._templates is None:
-            paths = scope["app"].openapi().get("paths", {})
-            self._templates = [
-                compile_path(path)[0]
-                for path in paths
-                if any("{" + name + "}" in path for name in PATH_PARAMETERS)
-            ]
-        return self._templates
-
     def _legacy_parameter(self, scope: Scope) -> tuple[str, Entity, str] | None:
-        for template in self._path_templates(scope):
-            match = template.match(scope["path"])
+        for path in spec_paths(scope["app"]):
+            match = path.pattern.match(scope["path"])
             if match is None:
                 continue
             for name, value in match.groupdict().items():
