@@ -16,7 +16,13 @@ from typing import Any
 
 from podium.backfill.context import Unresolved
 from podium.backfill.rules import Issue, issue
-from podium.backfill.values import parse_created_time, without_nul
+from podium.backfill.values import (
+    JOIN_CODE,
+    FieldReader,
+    derived_join_code,
+    parse_created_time,
+    without_nul,
+)
 
 Row = dict[str, Any]
 
@@ -161,6 +167,26 @@ class Outcome:
             )
             for item in merged.values()
         ]
+
+
+def join_code_of(outcome: Outcome, reader: FieldReader) -> str:
+    """The record's join code, upper-cased; an empty or malformed one is replaced (issue recorded)."""
+    code = reader.text("join_code").upper()
+    if not code:
+        code = derived_join_code(outcome.id)
+        outcome.add(
+            issue(
+                "derived_required_field",
+                "join_code is empty; generated",
+                values={"join_code": code},
+            )
+        )
+    elif not JOIN_CODE.match(code):
+        original, code = code, derived_join_code(outcome.id)
+        outcome.add(
+            issue("invalid_join_code", f"join_code {original!r} replaced by {code}", value=code)
+        )
+    return code
 
 
 def required_link(

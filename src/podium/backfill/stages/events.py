@@ -15,6 +15,7 @@ from podium.backfill.plan import (
     Row,
     StagePlan,
     finish_records,
+    join_code_of,
     link_list,
     required_link,
     settle_unique,
@@ -22,7 +23,6 @@ from podium.backfill.plan import (
 from podium.backfill.rules import issue
 from podium.backfill.tables import COMPUTED_FIELDS
 from podium.backfill.values import (
-    JOIN_CODE,
     SLUG,
     FieldReader,
     derived_join_code,
@@ -75,21 +75,7 @@ def plan_events(
                     values={"name": name},
                 )
             )
-        code = reader.text("join_code").upper()
-        if not code:
-            code = derived_join_code(outcome.id)
-            outcome.add(
-                issue(
-                    "derived_required_field",
-                    "join_code is empty; generated",
-                    values={"join_code": code},
-                )
-            )
-        elif not JOIN_CODE.match(code):
-            original, code = code, derived_join_code(outcome.id)
-            outcome.add(
-                issue("invalid_join_code", f"join_code {original!r} replaced by {code}", value=code)
-            )
+        code = join_code_of(outcome, reader)
         flags, invalid_flags = split_feature_flags(reader.text("feature_flags_csv"))
         if invalid_flags:
             outcome.add(
