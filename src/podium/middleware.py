@@ -29,26 +29,23 @@ class BodySizeLimit:
             await self._too_large(scope, receive, send)
             return
         chunks: list[bytes] = []
+        after_body: list[Message] = []
         size = 0
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                # The client went away; let the app see it as it would have.
-                chunks_done = [message]
+                # The client went away: the app sees that after the body, as it would have.
+                after_body.append(message)
                 break
-            chunk = message.get("body", b"")
-            size += len(chunk)
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
             if size > self.max_bytes:
                 await self._too_large(scope, receive, send)
                 return
-            chunks.append(chunk)
             if not message.get("more_body", False):
-                chunks_done = []
                 break
-        replay: list[Message] = [
-            {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-        ]
-        replay += chunks_done
+        body: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        replay = [body, *after_body]
 
         async def replayed() -> Message:
             return replay.pop(0) if replay else await receive()
