@@ -97,7 +97,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--pool-size", type=int, help="PODIUM_DATABASE_POOL_SIZE per worker (default: the app's)"
     )
     parser.add_argument(
-        "--routes", help="comma-separated substrings: only search the routes whose label matches"
+        "--routes",
+        help="comma-separated substrings (or =label for one route exactly): only search the "
+        "routes whose label matches",
     )
     parser.add_argument("--skip-mix", action="store_true", help="skip the persona mix")
     parser.add_argument("--skip-burst", action="store_true", help="skip the voting burst")
@@ -374,6 +376,11 @@ def phase_dict(phase: Any) -> dict[str, Any]:
     }
 
 
+def _label_matches(label: str, wanted: str) -> bool:
+    """`=GET /events/{id}` names one route exactly; anything else is a substring."""
+    return label == wanted[1:] if wanted.startswith("=") else wanted in label
+
+
 async def search_routes(
     pool: HttpPool,
     sources: dict[str, tuple[Any, int | None]],
@@ -384,7 +391,7 @@ async def search_routes(
     wanted = [part.strip() for part in only.split(",")] if only else None
     searches = {}
     for label, (source, budget) in sources.items():
-        if wanted and label != CONSTANT and not any(part in label for part in wanted):
+        if wanted and label != CONSTANT and not any(_label_matches(label, part) for part in wanted):
             continue
         log(f"saturation search: {label}")
         searches[label] = await saturation_search(

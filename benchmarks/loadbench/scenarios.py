@@ -37,6 +37,10 @@ class Timing:
     step_factors: tuple[float, ...] = (0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75)
     mix_fractions: tuple[float, ...] = (0.25, 0.5, 0.75)
     max_requests_per_step: int = 60_000
+    # After the last planned factor is still sustained: up to this many steps, each this much
+    # higher.
+    max_extra_steps: int = 8
+    extra_step_growth: float = 1.2
     calibration_concurrency: int = 16
     timeout: float = 10.0
 
@@ -222,9 +226,18 @@ async def saturation_search(
         baseline_p50 = 0.0
         outcome = await step(first / 2**halvings)
     if halvings == 0:
+        factor = first
         for factor in timing.step_factors[1:]:
             if not await step(factor):
-                break
+                return result
+        # Sustained at every planned step: the closed-loop estimate was low (16 clients do not
+        # saturate a route whose latency is mostly waiting), so keep climbing; a rate reported
+        # as "saturation" must have been followed by one that was not sustained.
+        for _ in range(timing.max_extra_steps):
+            factor *= timing.extra_step_growth
+            if not await step(factor):
+                return result
+        result.note = "still sustained at the last step: saturation is at least that rate"
     return result
 
 

@@ -80,10 +80,7 @@ async def fetch_model(model: type[M], column: str, value: object) -> M | None:
     read with asyncpg. Every authenticated request and every path ID goes through here.
     """
     sql = _select_one_sql(model.ormar_config.table, column)
-    async with database.connection() as conn:
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
-        row = await driver.fetchrow(sql, value)
+    row = await database.fetchrow(sql, value)
     if row is None:
         return None
     instance = model(**model.translate_aliases_to_columns(dict(row)))

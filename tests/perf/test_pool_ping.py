@@ -70,3 +70,71 @@ async def test_connection_killed_while_in_steady_use_fails_once_then_is_replaced
         assert second != first
     finally:
         await database.disconnect()
+
+
+def _reads_database(database_url: str) -> Database:
+    database = Database()
+    database.configure(
+        "postgresql+asyncpg://" + database_url.removeprefix("postgresql://"),
+        pool_size=1,
+        max_overflow=0,
+    )
+    return database
+
+
+async def test_read_after_the_server_killed_its_connection_gets_a_new_one(
+    database_url: str,
+) -> None:
+    database = _reads_database(database_url)
+    await database.connect()
+    try:
+        first = (await database.fetchrow("SELECT pg_backend_pid() AS pid"))["pid"]
+        admin = await asyncpg.connect(database_url)
+        try:
+            assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", first)
+        finally:
+            await admin.close()
+
+        # No ping and no error: asyncpg saw the server close it, and the pool reconnects.
+        second = (await database.fetchrow("SELECT pg_backend_pid() AS pid"))["pid"]
+
+        assert second != first
+    finally:
+        await database.disconnect()
+
+
+async def test_reads_in_a_transaction_use_its_connection_and_see_its_writes(
+    database_url: str,
+) -> None:
+    database = _reads_database(database_url)
+    await database.connect()
+    try:
+        outside = (await database.fetchrow("SELECT pg_backend_pid() AS pid"))["pid"]
+        async with database.transaction():
+            conn = database.get_transaction_connection()
+            assert conn is not None
+            await conn.execute(sqlalchemy.text("CREATE TEMPORARY TABLE seen (n int)"))
+            await conn.execute(sqlalchemy.text("INSERT INTO seen VALUES (7)"))
+            inside = await database.fetch("SELECT n, pg_backend_pid() AS pid FROM seen")
+            transaction_pid = await conn.scalar(sqlalchemy.text("SELECT pg_backend_pid()"))
+
+        assert [row["n"] for row in inside] == [7]
+        assert inside[0]["pid"] == transaction_pid != outside
+    finally:
+        await database.disconnect()
+
+
+async def test_read_pool_decodes_json_and_keeps_no_session_state_between_reads(
+    database_url: str,
+) -> None:
+    database = _reads_database(database_url)
+    await database.connect()
+    try:
+        row = await database.fetchrow("SELECT $1::jsonb AS doc", {"a": [1, "é"]})
+        assert row is not None and row["doc"] == {"a": [1, "é"]}
+        # One connection (pool_size=1): a statement's SET LOCAL ends with it (autocommit).
+        await database.fetch("SELECT set_config('statement_timeout', '1234', true)")
+        after = await database.fetchrow("SELECT current_setting('statement_timeout') AS value")
+        assert after is not None and after["value"] != "1234ms"
+    finally:
+        await database.disconnect()

@@ -67,12 +67,8 @@ async def _fetch_events(where: str, *args: Any, private: bool) -> list[Row]:
         f"SELECT {_EVENT_COLUMNS}{_EVENT_COUNTS if private else ''} "
         f"FROM events e JOIN users o ON o.id = e.owner_id WHERE {where}"
     )
-    async with database.connection() as conn:
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
-        # SQLAlchemy's asyncpg dialect installs its JSON codecs: feature_flags arrives decoded.
-        rows: list[Row] = await driver.fetch(sql, *args)
-    return rows
+    # feature_flags (jsonb) arrives decoded.
+    return await database.fetch(sql, *args)
 
 
 def _public(row: Row) -> EventPublic:

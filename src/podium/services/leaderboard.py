@@ -209,11 +209,7 @@ WHERE p.id = $1
 
 
 async def fetch_project(project_id: uuid.UUID) -> Row | None:
-    async with database.connection() as conn:
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
-        row: Row | None = await driver.fetchrow(_PROJECT_SQL, project_id)
-    return row
+    return await database.fetchrow(_PROJECT_SQL, project_id)
 
 
 # An event's projects: the same columns as fetch_projects, but points and collaborators are
@@ -262,11 +258,7 @@ async def fetch_event_projects(
     sql = _EVENT_PROJECTS_SQL.format(
         order=_EVENT_ORDERS[order], private_columns=_PRIVATE_COLUMNS if private else ""
     )
-    async with database.connection() as conn:
-        driver = (await conn.get_raw_connection()).driver_connection
-        assert driver is not None
-        rows: list[Row] = await driver.fetch(sql, event_id, MAX_LISTED_PROJECTS)
-    return rows
+    return await database.fetch(sql, event_id, MAX_LISTED_PROJECTS)
 
 
 async def event_projects_json(event: Event, viewer: User, *, leaderboard: bool) -> bytes:
