@@ -56,6 +56,7 @@ from loadbench.workload import (
     EVENT_PAGE,
     FLOOR,
     FLOOR_200,
+    FLOOR_EVENT,
     LEADERBOARD_1000,
     PROJECT_PAGE,
     PROJECTS_200,
@@ -160,6 +161,7 @@ def route_requests(
         CONSTANT: (cycle([workload.constant()]), None),
         FLOOR: (cycle([workload.floor()]), None),
         FLOOR_200: (cycle([workload.floor(event) for event in small]), None),
+        FLOOR_EVENT: (cycle([workload.floor_event(e) for e in dataset.events]), None),
         EVENT_PAGE: (cycle([workload.event_page(e) for e in dataset.events]), None),
         USERS_CURRENT: (cycle([workload.users_current(e) for e in everyone]), None),
         PROJECT_PAGE: (cycle([workload.project_page(seq) for seq in projects]), None),
@@ -209,6 +211,19 @@ def evaluate(searches: dict[str, Saturation], burst: dict[str, Any] | None) -> l
                     ratio >= 0.5,
                 )
             )
+    page, page_floor = searches.get(EVENT_PAGE), searches.get(FLOOR_EVENT)
+    if ceiling and page_floor and ceiling.saturation_rate and page_floor.saturation_rate:
+        reach = page_floor.saturation_rate / ceiling.saturation_rate
+        cost = page_floor.saturation_rate / page.saturation_rate if page else 0.0
+        goals.append(
+            report.Goal(
+                "(context) event page's database floor vs framework ceiling",
+                f"{reach:.2f} ({page_floor.saturation_rate:.0f} /s); the event page costs "
+                f"{cost:.2f}x its floor",
+                "-",
+                True,
+            )
+        )
     listed, base_200 = searches.get(PROJECTS_200), searches.get(FLOOR_200)
     if listed and base_200 and listed.saturation_rate and base_200.saturation_rate:
         cost = base_200.saturation_rate / listed.saturation_rate

@@ -4,6 +4,7 @@
   FastAPI's handler machinery): the framework ceiling.
 - `GET /__bench/floor/leaderboard/{event_seq}`: the leaderboard as one raw asyncpg query plus
   orjson, on the worker's own small asyncpg pool: the database floor.
+- `GET /__bench/floor/event/{event_seq}`: the event page the same way: its database floor.
 
 These routes exist only in the benchmark's server process (`uvicorn loadbench.bench_app:
 create_bench_app --factory`); the product never has them.
@@ -52,7 +53,16 @@ def create_bench_app() -> FastAPI:
         body = await floor.leaderboard(request.app.state.floor_pool, event_seq)
         return Response(body, media_type="application/json")
 
+    async def floor_event(event_seq: int, request: Request) -> Response:
+        body = await floor.event(request.app.state.floor_pool, event_seq)
+        if body is None:
+            return Response(status_code=404)
+        return Response(body, media_type="application/json")
+
     app.add_api_route("/__bench/constant", constant, methods=["GET"], include_in_schema=False)
+    app.add_api_route(
+        "/__bench/floor/event/{event_seq}", floor_event, methods=["GET"], include_in_schema=False
+    )
     app.add_api_route(
         "/__bench/floor/leaderboard/{event_seq}",
         floor_leaderboard,

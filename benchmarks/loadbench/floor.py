@@ -1,4 +1,8 @@
-"""The database floor of an event's leaderboard: one raw asyncpg query plus orjson, no ORM.
+"""Database floors: one raw asyncpg query plus orjson, no ORM, no pydantic, no public IDs.
+
+`leaderboard`: an event's leaderboard. `event`: the event page (one indexed row); what any
+implementation that reads the database per request pays at least, so the event page's own
+ceiling on this machine.
 
 It returns what the API's leaderboard returns (every project with its owner, collaborators and
 points, by points descending, ties by submission) but with raw `seq` numbers instead of public
@@ -65,3 +69,32 @@ def serialise(event_seq: int, rows: list[asyncpg.Record]) -> bytes:
 
 async def leaderboard(conn: asyncpg.Connection | asyncpg.Pool[Any], event_seq: int) -> bytes:
     return serialise(event_seq, await conn.fetch(LEADERBOARD_SQL, event_seq))
+
+
+EVENT_SQL = """
+SELECT e.seq, e.name, e.slug, e.description, e.votable, e.leaderboard_enabled,
+       e.demo_links_optional, e.ysws_checks_enabled, e.feature_flags, o.seq AS owner_seq
+FROM events e JOIN users o ON o.id = e.owner_id
+WHERE e.seq = $1
+"""
+
+
+async def event(conn: asyncpg.Connection | asyncpg.Pool[Any], event_seq: int) -> bytes | None:
+    row = await conn.fetchrow(EVENT_SQL, event_seq)
+    if row is None:
+        return None
+    return orjson.dumps(
+        {
+            "id": row["seq"],
+            "name": row["name"],
+            "slug": row["slug"],
+            "description": row["description"],
+            "votable": row["votable"],
+            "leaderboard_enabled": row["leaderboard_enabled"],
+            "demo_links_optional": row["demo_links_optional"],
+            "ysws_checks_enabled": row["ysws_checks_enabled"],
+            # jsonb arrives as text on the floor's pool (no codec): embedded as is.
+            "feature_flags": orjson.Fragment(row["feature_flags"]),
+            "owner_id": row["owner_seq"],
+        }
+    )

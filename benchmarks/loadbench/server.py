@@ -1,4 +1,4 @@
-"""The server under test: uvicorn in a subprocess, configured as `podium serve` runs it.
+"""The server under test: `podium serve`'s workers in a subprocess (`loadbench/serve.py`).
 
 Production mode, uvloop + httptools (uvicorn's defaults when installed, as for `podium serve`),
 `--workers N`, no access log (`podium serve --no-access-log`): the access log is a per-request
@@ -29,6 +29,16 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on `port` (Linux's /proc/net/tcp; one per worker here)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            count += int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A"
+    return count
 
 
 @dataclass
@@ -62,27 +72,14 @@ class ServerProcess:
         return env
 
     def start(self) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "loadbench.bench_app:create_bench_app",
-            "--factory",
-            "--app-dir",
-            str(BENCHMARKS_DIR),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            str(self.workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ]
+        command = [sys.executable, "-m", "loadbench.serve", str(self.port), str(self.workers)]
         output = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
-            command, env=self.environment(), stdout=output, stderr=subprocess.STDOUT
+            command,
+            env=self.environment(),
+            cwd=BENCHMARKS_DIR,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
         self._wait_ready()
 
@@ -95,9 +92,10 @@ class ServerProcess:
                     f"server exited with {self.process.returncode}; see {self.log_path}"
                 )
             try:
-                if httpx.get(f"{self.base_url}/health", timeout=1.0).status_code == 200:
-                    # One worker answered; give the others a moment (the warm-up follows).
-                    time.sleep(1.0 if self.workers > 1 else 0)
+                healthy = httpx.get(f"{self.base_url}/health", timeout=1.0).status_code == 200
+                # Every worker listening on its own socket: connections opened before that
+                # would all stay with the workers that were.
+                if healthy and listening_sockets(self.port) >= self.workers:
                     return
             except httpx.TransportError:
                 pass

@@ -23,6 +23,7 @@ from podium.security import TokenType, create_token
 CONSTANT = "GET /__bench/constant"
 FLOOR = "GET /__bench/floor/leaderboard [1000]"
 FLOOR_200 = "GET /__bench/floor/leaderboard [200]"
+FLOOR_EVENT = "GET /__bench/floor/event"
 EVENT_PAGE = "GET /events/{id}"
 PROJECTS_200 = "GET /events/{id}/projects [200]"
 PROJECTS_1000 = "GET /events/{id}/projects [1000]"
@@ -94,6 +95,9 @@ class Workload:
         event = event or self.big
         label = FLOOR if event is self.big else FLOOR_200
         return self._get(label, f"/__bench/floor/leaderboard/{event.seq}")
+
+    def floor_event(self, event: SeededEvent) -> Request:
+        return self._get(FLOOR_EVENT, f"/__bench/floor/event/{event.seq}")
 
     def event_page(self, event: SeededEvent) -> Request:
         return self._get(EVENT_PAGE, f"/events/{self.event_id(event)}")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import uvicorn
 
-from podium import migrate
+from podium import migrate, workers
 from podium.config import Environment, MissingSecretError, Settings
 
 log = logging.getLogger("podium")
@@ -73,7 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     env = os.environ.get("PODIUM_ENV", Environment.PRODUCTION)
     _settings(env=env)  # fail fast, naming the missing variable, before forking workers
     os.environ["PODIUM_ENV"] = str(env)
-    uvicorn.run(
+    status = workers.serve(
         "podium.app:create_app",
         factory=True,
         host=args.host,
@@ -84,6 +84,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         log_level="info",
         access_log=not args.no_access_log,
     )
+    if status:
+        raise SystemExit(status)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

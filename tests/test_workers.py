@@ -1,0 +1,165 @@
+"""`podium serve --workers N`: every worker takes a share of the connections, and is supervised."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.live_server import free_port
+
+START_TIMEOUT_SECONDS = 30
+CONNECTIONS = 32
+ESTABLISHED, LISTEN = "01", "0A"
+
+
+def serve_command(port: int, workers: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "podium.cli",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+
+
+@contextmanager
+def serving(database_url: str, workers: int) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """`podium serve` on a free loopback port; stopped (SIGTERM) on the way out."""
+    port = free_port()
+    process = subprocess.Popen(
+        [*serve_command(port, workers), "--no-access-log"],
+        env={**os.environ, "DATABASE_URL": database_url, "PODIUM_ENV": "development"},
+    )
+    try:
+        # Every worker listening on its own socket (until then the kernel sends them all to
+        # the ones that are), and answering.
+        _wait_until(lambda: len(_sockets(port, LISTEN)) == workers and _healthy(port))
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=40)
+
+
+def _wait_until(condition: object, timeout: float = START_TIMEOUT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.1)
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _workers(parent: int) -> list[int]:
+    """The worker processes of `parent` (not multiprocessing's resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if ppid == parent and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _sockets(port: int, state: str) -> set[str]:
+    """The sockets on local `port` in `state` (/proc/net/tcp's hex code), as fd link targets."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
+                found.add(f"socket:[{fields[9]}]")
+    return found
+
+
+def _connections_by_worker(workers: list[int], port: int) -> Counter[int]:
+    """Established server-side connections on `port`, counted by the worker holding them."""
+    inodes = _sockets(port, ESTABLISHED)
+    counts: Counter[int] = Counter()
+    for pid in workers:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                if os.readlink(fd) in inodes:
+                    counts[pid] += 1
+            except OSError:
+                continue
+    return counts
+
+
+def _burst_of_keep_alive_connections(port: int) -> list[socket.socket]:
+    """CONNECTIONS connections opened at once (as a proxy or a browser does), each used once."""
+    sockets = [socket.create_connection(("127.0.0.1", port)) for _ in range(CONNECTIONS)]
+    for sock in sockets:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: podium\r\n\r\n")
+    for sock in sockets:
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    return sockets
+
+
+def test_every_worker_takes_a_share_of_a_burst_of_connections(database_url: str) -> None:
+    # With uvicorn's own --workers, the first worker to wake accepted the whole burst.
+    with serving(database_url, workers=2) as (process, port):
+        sockets = _burst_of_keep_alive_connections(port)
+        try:
+            counts = _connections_by_worker(_workers(process.pid), port)
+        finally:
+            for sock in sockets:
+                sock.close()
+
+    assert sum(counts.values()) == CONNECTIONS
+    # Spread by a hash of the address: the chance a fair split leaves one worker under 4 of
+    # 32 is about 1 in 100,000.
+    assert len(counts) == 2 and min(counts.values()) >= 4, counts
+
+
+def test_a_worker_that_dies_is_replaced_and_sigterm_stops_them_all(database_url: str) -> None:
+    with serving(database_url, workers=2) as (process, port):
+        first = _workers(process.pid)
+        os.kill(first[0], signal.SIGKILL)
+        _wait_until(lambda: first[0] not in _workers(process.pid))
+        _wait_until(lambda: len(_sockets(port, LISTEN)) == 2 and len(_workers(process.pid)) == 2)
+        assert _healthy(port)
+
+        survivors = _workers(process.pid)
+        process.terminate()
+        assert process.wait(timeout=40) == 0
+    assert not [pid for pid in survivors if Path(f"/proc/{pid}").exists()]
+
+
+def test_a_worker_that_cannot_start_stops_the_server_with_uvicorns_startup_status() -> None:
+    # No DATABASE_URL: the app's start-up fails in every worker; restarting would loop forever.
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    process = subprocess.run(
+        serve_command(free_port(), workers=2),
+        env={**env, "PODIUM_ENV": "development"},
+        capture_output=True,
+        timeout=60,
+    )
+    assert process.returncode == 3, process.stderr.decode()[-2000:]
+    assert b"failed to start" in process.stderr
