@@ -163,3 +163,19 @@ def test_a_worker_that_cannot_start_stops_the_server_with_uvicorns_startup_statu
     )
     assert process.returncode == 3, process.stderr.decode()[-2000:]
     assert b"failed to start" in process.stderr
+
+
+def test_a_port_taken_by_another_server_is_a_plain_error() -> None:
+    with socket.socket() as taken:  # no SO_REUSEPORT: the port cannot be shared
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = subprocess.run(
+            serve_command(port, workers=2),
+            env={**os.environ, "PODIUM_ENV": "development"},
+            capture_output=True,
+            timeout=60,
+        )
+    assert process.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}".encode() in process.stderr
+    assert b"Traceback" not in process.stderr

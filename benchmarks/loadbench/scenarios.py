@@ -41,6 +41,9 @@ class Timing:
     # higher.
     max_extra_steps: int = 8
     extra_step_growth: float = 1.2
+    # After the first step that is not sustained: this many bisection steps between it and the
+    # last sustained one.
+    refine_steps: int = 2
     calibration_concurrency: int = 16
     timeout: float = 10.0
 
@@ -225,24 +228,38 @@ async def saturation_search(
         halvings += 1
         baseline_p50 = 0.0
         outcome = await step(first / 2**halvings)
+
     async def holds(factor: float) -> bool:
         # A step that fails is run once more before it counts: at thousands of requests per
         # second one scheduler stall of the shared VM queues enough to fail a 3-second step,
         # and that says nothing about the route.
         return bool(await step(factor) or await step(factor))
 
-    if halvings == 0:
-        factor = first
-        for factor in timing.step_factors[1:]:
-            if not await holds(factor):
-                return result
+    def higher() -> Iterator[float]:
+        yield from timing.step_factors[1:]
         # Sustained at every planned step: the closed-loop estimate was low (16 clients do not
         # saturate a route whose latency is mostly waiting), so keep climbing; a rate reported
         # as "saturation" must have been followed by one that was not sustained.
+        factor = timing.step_factors[-1]
         for _ in range(timing.max_extra_steps):
             factor *= timing.extra_step_growth
+            yield factor
+
+    if halvings == 0:
+        sustained = first
+        for factor in higher():
             if not await holds(factor):
+                # Narrow the gap between the last sustained step and this one (0.5 -> 0.75 of
+                # the estimate is a 50 % jump): a bisection, one run per step.
+                failed = factor
+                for _ in range(timing.refine_steps):
+                    middle = (sustained + failed) / 2
+                    if await step(middle):
+                        sustained = middle
+                    else:
+                        failed = middle
                 return result
+            sustained = factor
         result.note = "still sustained at the last step: saturation is at least that rate"
     return result
 

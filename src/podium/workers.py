@@ -65,7 +65,10 @@ def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> in
         return 0
     # Fail now, with the plain error, if the address is taken by a server without SO_REUSEPORT
     # (or not ours to bind): a bound socket that does not listen receives no connections.
-    _socket(host, port).close()
+    try:
+        _socket(host, port).close()
+    except OSError as exc:
+        raise SystemExit(f"podium: cannot listen on {host}:{port}: {exc.strerror}") from None
     return _Supervisor(app, host, port, workers, options).run()
 
 
