@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -9,7 +10,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-import orjson
 import ormar
 import sqlalchemy
 from ormar.databases.connection import DatabaseConnection
@@ -41,15 +41,11 @@ class _ReadConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg is u
         return ""
 
 
-def _encode_json(value: Any) -> str:
-    return orjson.dumps(value).decode()
-
-
 async def _decode_json(conn: asyncpg.Connection) -> None:
     # As SQLAlchemy's asyncpg dialect does on its connections: JSON columns arrive decoded.
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
-            type_name, schema="pg_catalog", encoder=_encode_json, decoder=orjson.loads
+            type_name, schema="pg_catalog", encoder=json.dumps, decoder=json.loads
         )
 
 
@@ -101,7 +97,12 @@ class Database(DatabaseConnection):
         await super().disconnect()
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        """The rows of one SELECT (`$n` parameters): in the current transaction, else a read."""
+        """The rows of one SELECT (`$n` parameters): in the current transaction, else a read.
+
+        Plain reads only, never `FOR UPDATE`/`FOR SHARE`: SQLAlchemy's asyncpg adapter sends
+        BEGIN with its own first statement, so a read sent before that runs ahead of the
+        transaction (harmless for a read, fatal for a lock, which would end at once).
+        """
         current = self.get_transaction_connection()
         if current is not None:
             driver = (await current.get_raw_connection()).driver_connection
