@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,6 +29,19 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _freeze_startup_objects() -> None:
+    """Keep what start-up built (modules, models, routes, schemas) out of the cyclic GC.
+
+    A worker starts with ~130,000 objects the collector tracks, and a full collection walks all
+    of them: ~70 ms during which the worker answers nothing. List routes allocate enough to
+    trigger one every few seconds under load; in the load benchmark every route showed a p99
+    near 100 ms while its p50 stayed at a few ms. Frozen objects are never collected (they
+    live as long as the process anyway); garbage is collected first so none is frozen.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -45,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             connect_args={"timeout": 5},
         )
         await database.connect()
+        _freeze_startup_objects()
         try:
             yield
         finally:

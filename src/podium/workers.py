@@ -95,6 +95,8 @@ class _Supervisor:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._stop_signal)
         processes = [self._start() for _ in range(self.count)]
+        _, host, port, _ = self.args
+        log.info("serving on http://%s:%s with %d workers (Ctrl-C to stop)", host, port, self.count)
         while not self.stopping.wait(CHECK_INTERVAL_SECONDS):
             for index, process in enumerate(processes):
                 if process.is_alive():
