@@ -179,3 +179,27 @@ def test_a_port_taken_by_another_server_is_a_plain_error() -> None:
     assert process.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}".encode() in process.stderr
     assert b"Traceback" not in process.stderr
+
+
+def test_workers_that_die_as_soon_as_they_start_stop_the_server_instead_of_looping(
+    tmp_path: Path,
+) -> None:
+    # An app that imports but kills its process at start-up: exit 1, not uvicorn's status 3.
+    (tmp_path / "dying_app.py").write_text(
+        "import os\n\n\nasync def app(scope, receive, send):\n    os._exit(1)\n"
+    )
+    script = (
+        "from podium.workers import serve\n"
+        f"raise SystemExit(serve('dying_app:app', host='127.0.0.1', port={free_port()},"
+        " workers=2))\n"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(tmp_path)},
+    )
+    assert process.returncode == 3, process.stderr.decode()[-2000:]
+    # Two workers, then one replacement per early exit until the fifth in a row.
+    assert process.stderr.count(b"exited (1); starting another") == 4
+    assert b"failed to start; stopping" in process.stderr

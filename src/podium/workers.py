@@ -17,6 +17,7 @@ import logging
 import multiprocessing
 import signal
 import socket
+import sys
 import threading
 import time
 from multiprocessing.process import BaseProcess
@@ -32,6 +33,10 @@ log = logging.getLogger("podium.workers")
 SHUTDOWN_TIMEOUT_SECONDS = 30.0
 # How often the supervisor looks for a worker that died.
 CHECK_INTERVAL_SECONDS = 0.5
+# A worker dying this soon after it started, this many times in a row, is a crash loop (an app
+# that fails to import, say): the supervisor stops instead of restarting it for ever.
+EARLY_EXIT_SECONDS = 5.0
+EARLY_EXITS_ALLOWED = 5
 
 
 def _socket(host: str, port: int) -> socket.socket:
@@ -50,7 +55,11 @@ def _socket(host: str, port: int) -> socket.socket:
 
 def _worker(app: str, host: str, port: int, options: dict[str, Any]) -> None:
     """One worker process: its own socket, one uvicorn server (which listens on it)."""
-    sock = _socket(host, port)
+    try:
+        sock = _socket(host, port)
+    except OSError as exc:
+        log.error("cannot listen on %s:%s: %s", host, port, exc.strerror)
+        sys.exit(STARTUP_FAILURE)
     config = uvicorn.Config(app, host=host, port=port, **options)
     uvicorn.Server(config).run(sockets=[sock])
 
@@ -81,12 +90,20 @@ class _Supervisor:
         self.context = multiprocessing.get_context("spawn")
         self.stopping = threading.Event()
         self.status = 0
+        self.started_at: dict[int | None, float] = {}
+        self.early_exits = 0
 
     def _start(self) -> BaseProcess:
         process = self.context.Process(target=_worker, args=self.args, name="podium-worker")
         process.start()
+        self.started_at[process.pid] = time.monotonic()
         log.info("started worker %s", process.pid)
         return process
+
+    def _crash_loop(self, process: BaseProcess) -> bool:
+        lived = time.monotonic() - self.started_at.pop(process.pid, 0.0)
+        self.early_exits = self.early_exits + 1 if lived < EARLY_EXIT_SECONDS else 0
+        return self.early_exits >= EARLY_EXITS_ALLOWED
 
     def _stop_signal(self, signum: int, frame: FrameType | None) -> None:
         self.stopping.set()
@@ -101,8 +118,9 @@ class _Supervisor:
             for index, process in enumerate(processes):
                 if process.is_alive():
                     continue
-                if process.exitcode == STARTUP_FAILURE:
-                    # The app cannot start (settings, database): another try would fail alike.
+                if process.exitcode == STARTUP_FAILURE or self._crash_loop(process):
+                    # The app cannot start (settings, database, socket) or dies as soon as it
+                    # does: another try would fail alike.
                     log.error("worker %s failed to start; stopping", process.pid)
                     self.status = STARTUP_FAILURE
                     self.stopping.set()
