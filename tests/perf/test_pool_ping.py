@@ -1,6 +1,10 @@
-"""The pool pings a connection only after it sat idle, and replaces one that died meanwhile."""
+"""The pools: SQLAlchemy's pings a connection only after it sat idle and replaces a dead one; the
+read pool reconnects, reads in the transaction and leaves no session state."""
 
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 import pytest
@@ -8,6 +12,31 @@ import sqlalchemy
 
 from podium import db
 from podium.db import Database
+
+
+@asynccontextmanager
+async def _connected(database_url: str) -> AsyncIterator[Database]:
+    """A Database with one connection per pool, connected for the block."""
+    database = Database()
+    database.configure(
+        "postgresql+asyncpg://" + database_url.removeprefix("postgresql://"),
+        pool_size=1,
+        max_overflow=0,
+    )
+    await database.connect()
+    try:
+        yield database
+    finally:
+        await database.disconnect()
+
+
+async def _terminate(database_url: str, pid: int) -> None:
+    """End a backend from another connection, as a server restart or an idle timeout would."""
+    admin = await asyncpg.connect(database_url)
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", pid)
+    finally:
+        await admin.close()
 
 
 async def _backend_pid(database: Database) -> int:
@@ -19,27 +48,14 @@ async def _backend_pid(database: Database) -> int:
 async def test_idle_connection_killed_by_the_server_is_replaced_before_use(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    database = Database()
-    database.configure(
-        "postgresql+asyncpg://" + database_url.removeprefix("postgresql://"),
-        pool_size=1,
-        max_overflow=0,
-    )
-    await database.connect()
-    try:
+    async with _connected(database_url) as database:
         first = await _backend_pid(database)
-        admin = await asyncpg.connect(database_url)
-        try:
-            assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", first)
-        finally:
-            await admin.close()
+        await _terminate(database_url, first)
         monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
 
         second = await _backend_pid(database)
 
         assert second != first
-    finally:
-        await database.disconnect()
 
 
 async def test_connection_killed_while_in_steady_use_fails_once_then_is_replaced(
@@ -47,20 +63,9 @@ async def test_connection_killed_while_in_steady_use_fails_once_then_is_replaced
 ) -> None:
     # No ping within PING_AFTER_IDLE_SECONDS: the dead connection is found by the query itself,
     # which fails; SQLAlchemy then invalidates it (and every older one) and the next query works.
-    database = Database()
-    database.configure(
-        "postgresql+asyncpg://" + database_url.removeprefix("postgresql://"),
-        pool_size=1,
-        max_overflow=0,
-    )
-    await database.connect()
-    try:
+    async with _connected(database_url) as database:
         first = await _backend_pid(database)
-        admin = await asyncpg.connect(database_url)
-        try:
-            assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", first)
-        finally:
-            await admin.close()
+        await _terminate(database_url, first)
 
         with pytest.raises(sqlalchemy.exc.DBAPIError) as failure:
             await _backend_pid(database)
@@ -68,47 +73,25 @@ async def test_connection_killed_while_in_steady_use_fails_once_then_is_replaced
 
         assert failure.value.connection_invalidated
         assert second != first
-    finally:
-        await database.disconnect()
-
-
-def _reads_database(database_url: str) -> Database:
-    database = Database()
-    database.configure(
-        "postgresql+asyncpg://" + database_url.removeprefix("postgresql://"),
-        pool_size=1,
-        max_overflow=0,
-    )
-    return database
 
 
 async def test_read_after_the_server_killed_its_connection_gets_a_new_one(
     database_url: str,
 ) -> None:
-    database = _reads_database(database_url)
-    await database.connect()
-    try:
+    async with _connected(database_url) as database:
         first = (await database.fetchrow("SELECT pg_backend_pid() AS pid"))["pid"]
-        admin = await asyncpg.connect(database_url)
-        try:
-            assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", first)
-        finally:
-            await admin.close()
+        await _terminate(database_url, first)
 
         # No ping and no error: asyncpg saw the server close it, and the pool reconnects.
         second = (await database.fetchrow("SELECT pg_backend_pid() AS pid"))["pid"]
 
         assert second != first
-    finally:
-        await database.disconnect()
 
 
 async def test_reads_in_a_transaction_use_its_connection_and_see_its_writes(
     database_url: str,
 ) -> None:
-    database = _reads_database(database_url)
-    await database.connect()
-    try:
+    async with _connected(database_url) as database:
         outside = (await database.fetchrow("SELECT pg_backend_pid() AS pid"))["pid"]
         async with database.transaction():
             conn = database.get_transaction_connection()
@@ -120,21 +103,15 @@ async def test_reads_in_a_transaction_use_its_connection_and_see_its_writes(
 
         assert [row["n"] for row in inside] == [7]
         assert inside[0]["pid"] == transaction_pid != outside
-    finally:
-        await database.disconnect()
 
 
 async def test_read_pool_decodes_json_and_keeps_no_session_state_between_reads(
     database_url: str,
 ) -> None:
-    database = _reads_database(database_url)
-    await database.connect()
-    try:
+    async with _connected(database_url) as database:
         row = await database.fetchrow("SELECT $1::jsonb AS doc", {"a": [1, "é"]})
         assert row is not None and row["doc"] == {"a": [1, "é"]}
         # One connection (pool_size=1): a statement's SET LOCAL ends with it (autocommit).
         await database.fetch("SELECT set_config('statement_timeout', '1234', true)")
         after = await database.fetchrow("SELECT current_setting('statement_timeout') AS value")
         assert after is not None and after["value"] != "1234ms"
-    finally:
-        await database.disconnect()
