@@ -108,11 +108,9 @@ LookupEmail = Annotated[
 ]
 
 
-class UserCreate(RequestBody):
-    """Sign-up. An empty display name becomes first name + last initial ("Ada L.")."""
+class _OptionalProfile(RequestBody):
+    """The profile fields sign-up and update share: all optional, "" (or null) when not given."""
 
-    email: NewEmail
-    first_name: FirstName
     last_name: LastName = ""
     display_name: DisplayName = ""
     phone: Phone = ""
@@ -125,7 +123,14 @@ class UserCreate(RequestBody):
     dob: BirthDate = None
 
 
-class UserUpdate(RequestBody):
+class UserCreate(_OptionalProfile):
+    """Sign-up. An empty display name becomes first name + last initial ("Ada L.")."""
+
+    email: NewEmail
+    first_name: FirstName
+
+
+class UserUpdate(_OptionalProfile):
     """Profile update: fields left out keep their value; null or "" clears an optional field.
 
     The email is the login identity and cannot change here. Sending the current address back
@@ -134,16 +139,6 @@ class UserUpdate(RequestBody):
 
     email: LookupEmail | None = None
     first_name: FirstName | None = None
-    last_name: LastName = ""
-    display_name: DisplayName = ""
-    phone: Phone = ""
-    street_1: Street = ""
-    street_2: Street = ""
-    city: Place = ""
-    state: Place = ""
-    zip_code: ZipCode = ""
-    country: Place = ""
-    dob: BirthDate = None
 
     @model_validator(mode="after")
     def _first_name_not_cleared(self) -> UserUpdate:
