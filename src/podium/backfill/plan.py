@@ -319,6 +319,46 @@ def settle_unique(
     return result
 
 
+def settle_join_codes(
+    landing: Iterable[Outcome], rows: Mapping[str, Row], occupants: Iterable[Row]
+) -> dict[str, Settled]:
+    """Unique join codes (case-insensitive) for the landing records of events or projects."""
+    return settle_unique(
+        [Claim(item.id, item.created, rows[item.id]["join_code"]) for item in landing],
+        {row["join_code"].upper(): row["airtable_id"] for row in occupants},
+        derived_join_code,
+        fold=str.upper,
+    )
+
+
+def apply_settled(
+    outcome: Outcome,
+    row: Row,
+    column: str,
+    settled: Settled,
+    *,
+    rule: str,
+    owner: str,
+    quote: bool = False,
+) -> None:
+    """Give `row` its settled `column`; a renamed value is recorded under `rule`.
+
+    `quote` shows the new value as a literal (slugs); codes are shown bare.
+    """
+    if not settled.renamed:
+        return
+    new = repr(settled.value) if quote else settled.value
+    outcome.add(
+        issue(
+            rule,
+            f"{column} {row[column]!r} is taken; this {owner} gets {new}",
+            related_record_id=settled.kept_by,
+            value=settled.value,
+        )
+    )
+    row[column] = settled.value
+
+
 def finish_records(
     plan: StagePlan, outcomes: list[Outcome], rows: Mapping[str, Row], table: str
 ) -> set[str]:

@@ -14,10 +14,12 @@ from podium.backfill.plan import (
     Pair,
     Row,
     StagePlan,
+    apply_settled,
     finish_records,
     join_code_of,
     link_list,
     required_link,
+    settle_join_codes,
     settle_unique,
 )
 from podium.backfill.rules import issue
@@ -25,7 +27,6 @@ from podium.backfill.tables import COMPUTED_FIELDS
 from podium.backfill.values import (
     SLUG,
     FieldReader,
-    derived_join_code,
     humanize_slug,
     slugify,
     split_feature_flags,
@@ -113,35 +114,21 @@ def plan_events(
         {row["slug"]: row["airtable_id"] for row in occupants},
         lambda record_id, attempt: suffixed_slug(rows[record_id]["slug"], record_id, attempt),
     )
-    codes = settle_unique(
-        [Claim(item.id, item.created, rows[item.id]["join_code"]) for item in landing],
-        {row["join_code"].upper(): row["airtable_id"] for row in occupants},
-        derived_join_code,
-        fold=str.upper,
-    )
+    codes = settle_join_codes(landing, rows, occupants)
     for outcome in landing:
         row = rows[outcome.id]
-        settled_slug, settled_code = slugs[outcome.id], codes[outcome.id]
-        if settled_slug.renamed:
-            outcome.add(
-                issue(
-                    "duplicate_slug",
-                    f"slug {row['slug']!r} is taken; this event gets {settled_slug.value!r}",
-                    related_record_id=settled_slug.kept_by,
-                    value=settled_slug.value,
-                )
-            )
-            row["slug"] = settled_slug.value
-        if settled_code.renamed:
-            outcome.add(
-                issue(
-                    "duplicate_join_code",
-                    f"join_code {row['join_code']!r} is taken; this event gets {settled_code.value}",
-                    related_record_id=settled_code.kept_by,
-                    value=settled_code.value,
-                )
-            )
-            row["join_code"] = settled_code.value
+        apply_settled(
+            outcome,
+            row,
+            "slug",
+            slugs[outcome.id],
+            rule="duplicate_slug",
+            owner="event",
+            quote=True,
+        )
+        apply_settled(
+            outcome, row, "join_code", codes[outcome.id], rule="duplicate_join_code", owner="event"
+        )
 
     landed = finish_records(plan, outcomes, rows, "events")
     plan.links_dropped["event_attendees"] = dropped_links

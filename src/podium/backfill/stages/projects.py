@@ -8,23 +8,22 @@ from collections.abc import Sequence
 from podium.backfill.context import Context, ProjectInfo
 from podium.backfill.plan import (
     AirtableRecord,
-    Claim,
     Existing,
     Outcome,
     Pair,
     Row,
     StagePlan,
+    apply_settled,
     finish_records,
     join_code_of,
     link_list,
     required_link,
-    settle_unique,
+    settle_join_codes,
 )
 from podium.backfill.rules import issue
 from podium.backfill.tables import COMPUTED_FIELDS
 from podium.backfill.values import (
     FieldReader,
-    derived_join_code,
     parse_quality,
     truncate,
 )
@@ -107,27 +106,16 @@ def plan_projects(
         outcomes.append(outcome)
 
     landing = [outcome for outcome in outcomes if outcome.lands]
-    codes = settle_unique(
-        [Claim(item.id, item.created, rows[item.id]["join_code"]) for item in landing],
-        {
-            row["join_code"].upper(): row["airtable_id"]
-            for row in existing.occupants("projects", plan.record_ids)
-        },
-        derived_join_code,
-        fold=str.upper,
-    )
+    codes = settle_join_codes(landing, rows, existing.occupants("projects", plan.record_ids))
     for outcome in landing:
-        row, settled_code = rows[outcome.id], codes[outcome.id]
-        if settled_code.renamed:
-            outcome.add(
-                issue(
-                    "duplicate_join_code",
-                    f"join_code {row['join_code']!r} is taken; this project gets {settled_code.value}",
-                    related_record_id=settled_code.kept_by,
-                    value=settled_code.value,
-                )
-            )
-            row["join_code"] = settled_code.value
+        apply_settled(
+            outcome,
+            rows[outcome.id],
+            "join_code",
+            codes[outcome.id],
+            rule="duplicate_join_code",
+            owner="project",
+        )
 
     landed = finish_records(plan, outcomes, rows, "projects")
     plan.links_dropped["project_collaborators"] = dropped_links
