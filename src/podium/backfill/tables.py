@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from podium.airtable_v1 import TABLES as V1_TABLES
+
 # One stage per v1 table, in dependency order. The events stage also writes the attendees and
 # the projects stage the collaborators, so each table is read once and the written order is
 # users → events → attendees → projects → collaborators → referrals → votes.
@@ -106,65 +108,14 @@ STAGE_TARGETS: dict[str, tuple[str, ...]] = {
 }
 TARGET_ORDER = tuple(target for stage in STAGES for target in STAGE_TARGETS[stage])
 
-# v1 field names (SPEC §4): what each stage reads, and which fields are computed lookups
-# (never migrated, only checked for error values).
+# Computed lookups (never migrated, only checked for error values), and what each stage reads:
+# the v1 layout (podium.airtable_v1) plus a projects' back-link to its votes, which the projects
+# stage counts to check the stored points.
+COMPUTED_FIELDS: dict[str, tuple[str, ...]] = {table.name: table.lookups for table in V1_TABLES}
+_READ_BACK_LINKS: dict[str, tuple[str, ...]] = {"projects": ("votes",)}
 SOURCE_FIELDS: dict[str, tuple[str, ...]] = {
-    "users": (
-        "email",
-        "display_name",
-        "first_name",
-        "last_name",
-        "phone",
-        "street_1",
-        "street_2",
-        "city",
-        "state",
-        "zip_code",
-        "country",
-        "dob",
-    ),
-    "events": (
-        "name",
-        "description",
-        "slug",
-        "join_code",
-        "votable",
-        "leaderboard_enabled",
-        "demo_links_optional",
-        "ysws_checks_enabled",
-        "feature_flags_csv",
-        "owner",
-        "attendees",
-        "owner_id",
-    ),
-    "projects": (
-        "name",
-        "repo",
-        "image_url",
-        "demo",
-        "description",
-        "hours_spent",
-        "points",
-        "join_code",
-        "cached_auto_quality",
-        "event",
-        "owner",
-        "collaborators",
-        "votes",
-        "event_id",
-        "owner_id",
-        "owner_display_name",
-        "collaborator_display_names",
-    ),
-    "votes": ("voter", "project", "event", "user_id", "event_id", "project_id"),
-    "referrals": ("content", "user", "event", "event_id"),
-}
-COMPUTED_FIELDS: dict[str, tuple[str, ...]] = {
-    "users": (),
-    "events": ("owner_id",),
-    "projects": ("event_id", "owner_id", "owner_display_name", "collaborator_display_names"),
-    "votes": ("user_id", "event_id", "project_id"),
-    "referrals": ("event_id",),
+    table.name: (*table.fields, *_READ_BACK_LINKS.get(table.name, ()), *table.lookups)
+    for table in V1_TABLES
 }
 # The other side of each migrated link (SPEC §4): `verify` checks these agree with the database.
 INVERSE_LINKS: dict[str, tuple[tuple[str, str, str], ...]] = {

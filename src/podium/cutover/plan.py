@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from podium.cutover.v1_records import Row, V1Table, airtable_value, is_empty, same_value
+from podium.airtable_v1 import V1Table
+from podium.cutover.v1_records import Row, airtable_value, is_empty, same_value
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,6 @@
-"""PostgreSQL rows as v1 records: which v1 fields each table writes back, and how to compare.
+"""PostgreSQL rows as v1 records, and how their values compare with Airtable's.
 
-The v1 layout is SPEC §4's: scalar fields, single links (`owner`, `event`, `voter`, ...), link
-lists on the owning side (`events.attendees`, `projects.collaborators`) and `projects.points`.
-Airtable keeps the other side of every link (a user's `attending_events`, ...) itself.
+Which fields each table writes back is v1's layout, `podium.airtable_v1`.
 """
 
 from __future__ import annotations
@@ -17,77 +15,7 @@ from typing import Any
 
 import asyncpg
 
-
-@dataclass(frozen=True)
-class V1Table:
-    name: str  # the v1 table, and the v2 table of the same name
-    scalars: tuple[str, ...]
-    single_links: Mapping[str, str]  # v1 field → linked v1 table
-    link_lists: Mapping[str, str] = field(default_factory=dict)
-    # Written whenever it differs, like link lists: no row's updated_at moves when it changes.
-    derived: tuple[str, ...] = ()
-
-    @property
-    def fields(self) -> list[str]:
-        return [*self.scalars, *self.single_links, *self.link_lists, *self.derived]
-
-
-USERS = V1Table(
-    "users",
-    (
-        "email",
-        "display_name",
-        "first_name",
-        "last_name",
-        "phone",
-        "street_1",
-        "street_2",
-        "city",
-        "state",
-        "zip_code",
-        "country",
-        "dob",
-    ),
-    {},
-)
-EVENTS = V1Table(
-    "events",
-    (
-        "name",
-        "description",
-        "slug",
-        "join_code",
-        "votable",
-        "leaderboard_enabled",
-        "demo_links_optional",
-        "ysws_checks_enabled",
-        "feature_flags_csv",
-    ),
-    {"owner": "users"},
-    {"attendees": "users"},
-)
-PROJECTS = V1Table(
-    "projects",
-    (
-        "name",
-        "repo",
-        "image_url",
-        "demo",
-        "description",
-        "hours_spent",
-        "join_code",
-        "cached_auto_quality",
-    ),
-    {"event": "events", "owner": "users"},
-    {"collaborators": "users"},
-    ("points",),
-)
-VOTES = V1Table("votes", (), {"voter": "users", "project": "projects", "event": "events"})
-REFERRALS = V1Table("referrals", ("content",), {"user": "users", "event": "events"})
-
-# Creation order: a record's links point only at tables before it.
-TABLES: tuple[V1Table, ...] = (USERS, EVENTS, PROJECTS, VOTES, REFERRALS)
-BY_NAME = {table.name: table for table in TABLES}
+from podium.airtable_v1 import BY_NAME, TABLES
 
 
 @dataclass

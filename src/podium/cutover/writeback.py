@@ -41,6 +41,7 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
+from podium.airtable_v1 import TABLES
 from podium.backfill import database as backfill_db
 from podium.backfill.airtable import AirtableSource
 from podium.backfill.report import write_json_report
@@ -56,7 +57,7 @@ from podium.cutover.plan import (
     plan_deletions,
     plan_table,
 )
-from podium.cutover.v1_records import TABLES, Row, load_rows
+from podium.cutover.v1_records import Row, load_rows
 
 # Airtable takes at most 10 records per create, update or delete request.
 WRITE_BATCH = 10
