@@ -15,11 +15,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.live_server import free_port
+from podium.testing.sockets import ESTABLISHED, LISTEN, free_port, sockets_on_port
 
 START_TIMEOUT_SECONDS = 30
 CONNECTIONS = 32
-ESTABLISHED, LISTEN = "01", "0A"
 
 
 def serve_command(port: int, workers: int) -> list[str]:
@@ -48,7 +47,7 @@ def serving(database_url: str, workers: int) -> Iterator[tuple[subprocess.Popen[
     try:
         # Every worker listening on its own socket (until then the kernel sends them all to
         # the ones that are), and answering.
-        _wait_until(lambda: len(_sockets(port, LISTEN)) == workers and _healthy(port))
+        _wait_until(lambda: len(sockets_on_port(port, LISTEN)) == workers and _healthy(port))
         yield process, port
     finally:
         if process.poll() is None:
@@ -87,20 +86,9 @@ def _workers(parent: int) -> list[int]:
     return found
 
 
-def _sockets(port: int, state: str) -> set[str]:
-    """The sockets on local `port` in `state` (/proc/net/tcp's hex code), as fd link targets."""
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
-                found.add(f"socket:[{fields[9]}]")
-    return found
-
-
 def _connections_by_worker(workers: list[int], port: int) -> Counter[int]:
     """Established server-side connections on `port`, counted by the worker holding them."""
-    inodes = _sockets(port, ESTABLISHED)
+    inodes = sockets_on_port(port, ESTABLISHED)
     counts: Counter[int] = Counter()
     for pid in workers:
         for fd in Path(f"/proc/{pid}/fd").iterdir():
@@ -143,7 +131,9 @@ def test_a_worker_that_dies_is_replaced_and_sigterm_stops_them_all(database_url:
         first = _workers(process.pid)
         os.kill(first[0], signal.SIGKILL)
         _wait_until(lambda: first[0] not in _workers(process.pid))
-        _wait_until(lambda: len(_sockets(port, LISTEN)) == 2 and len(_workers(process.pid)) == 2)
+        _wait_until(
+            lambda: len(sockets_on_port(port, LISTEN)) == 2 and len(_workers(process.pid)) == 2
+        )
         assert _healthy(port)
 
         survivors = _workers(process.pid)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,26 +18,11 @@ from pathlib import Path
 
 import httpx
 
+from podium.testing.sockets import LISTEN, free_port, sockets_on_port
+
 BENCHMARKS_DIR = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def listening_sockets(port: int) -> int:
-    """How many sockets listen on `port` (Linux's /proc/net/tcp; one per worker here)."""
-    count = 0
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            count += int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A"
-    return count
 
 
 @dataclass
@@ -95,7 +79,7 @@ class ServerProcess:
                 healthy = httpx.get(f"{self.base_url}/health", timeout=1.0).status_code == 200
                 # Every worker listening on its own socket: connections opened before that
                 # would all stay with the workers that were.
-                if healthy and listening_sockets(self.port) >= self.workers:
+                if healthy and len(sockets_on_port(self.port, LISTEN)) >= self.workers:
                     return
             except httpx.TransportError:
                 pass
