@@ -42,10 +42,12 @@ class PgServer:
     def database_url(self, name: str) -> str:
         return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
 
-    async def create_database(self, name: str) -> str:
+    async def create_database(self, name: str, template: str | None = None) -> str:
+        """Create database `name` (a copy of `template` when given); its URL."""
+        copy = f' TEMPLATE "{template}"' if template else ""
         conn = await asyncpg.connect(self.admin_url)
         try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f'CREATE DATABASE "{name}"{copy}')
         finally:
             await conn.close()
         return self.database_url(name)
@@ -88,6 +90,18 @@ async def database_url(pg_server: PgServer) -> AsyncIterator[str]:
     try:
         await _run_sync(migrate.upgrade, _asyncpg_url(url))
         yield url
+    finally:
+        await pg_server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+async def migrated_template(pg_server: PgServer) -> AsyncIterator[str]:
+    """The name of a migrated, empty database to copy: a copy takes ~0.1 s, a migration seconds."""
+    name = f"podium_template_{os.getpid()}_{secrets.token_hex(3)}"
+    url = await pg_server.create_database(name)
+    try:
+        await _run_sync(migrate.upgrade, _asyncpg_url(url))
+        yield name
     finally:
         await pg_server.drop_database(name)
 

@@ -6,15 +6,12 @@ Each test gets its own database, copied from a migrated template (a copy takes ~
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
-import asyncpg
 import pytest
 
-from podium import migrate
 from podium.testing.airtable_base import GeneratedBase, generate_base
 from podium.testing.fake_airtable import FakeAirtable
 from tests.backfill.support import backfill, dump
@@ -23,36 +20,20 @@ from tests.conftest import PgServer
 BASE_RECORDS = 2000  # the smallest size that holds two of every kind of mess
 
 
-@pytest.fixture(scope="session")
-async def template_database(pg_server: PgServer) -> AsyncIterator[str]:
-    name = f"podium_backfill_template_{secrets.token_hex(3)}"
-    url = await pg_server.create_database(name)
-    await asyncio.to_thread(
-        migrate.upgrade, "postgresql+asyncpg://" + url.removeprefix("postgresql://")
-    )
-    yield name
-    await pg_server.drop_database(name)
-
-
 async def clone(pg_server: PgServer, template: str) -> tuple[str, str]:
     name = f"podium_backfill_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(pg_server.admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        await conn.close()
-    return name, pg_server.database_url(name)
+    return name, await pg_server.create_database(name, template=template)
 
 
 @pytest.fixture
 async def new_database(
-    pg_server: PgServer, template_database: str
+    pg_server: PgServer, migrated_template: str
 ) -> AsyncIterator[Callable[[], Awaitable[str]]]:
     """A factory of fresh migrated databases (URLs), dropped after the test."""
     names: list[str] = []
 
     async def make() -> str:
-        name, url = await clone(pg_server, template_database)
+        name, url = await clone(pg_server, migrated_template)
         names.append(name)
         return url
 
@@ -84,10 +65,10 @@ def fake(messy_base: GeneratedBase) -> Iterator[FakeAirtable]:
 
 @pytest.fixture(scope="session")
 async def reference_dump(
-    pg_server: PgServer, template_database: str, messy_base: GeneratedBase
+    pg_server: PgServer, migrated_template: str, messy_base: GeneratedBase
 ) -> AsyncIterator[dict[str, Any]]:
     """The messy base migrated by one uninterrupted, fault-free run: what every run must end in."""
-    name, url = await clone(pg_server, template_database)
+    name, url = await clone(pg_server, migrated_template)
     try:
         with FakeAirtable(messy_base.tables, rate_limit=None) as fake:
             await backfill(fake, url).run()

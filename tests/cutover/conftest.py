@@ -16,13 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from rich.console import Console
 from tests.conftest import PgServer
 
-from podium import migrate
 from podium.backfill.airtable import AirtableSource, RetryPolicy, SourceConfig
 from podium.backfill.pipeline import Backfill
 from podium.cutover.writeback import Options, Result, WriteBack
@@ -142,28 +140,11 @@ async def dev_server(
         await pg_server.drop_database(name)
 
 
-@pytest.fixture(scope="session")
-async def migrated_template(pg_server: PgServer) -> AsyncIterator[str]:
-    """A migrated database to copy (a copy takes ~0.1 s; `alembic upgrade` takes seconds)."""
-    name = f"podium_cutover_template_{secrets.token_hex(3)}"
-    url = await pg_server.create_database(name)
-    await asyncio.to_thread(
-        migrate.upgrade, "postgresql+asyncpg://" + url.removeprefix("postgresql://")
-    )
-    yield name
-    await pg_server.drop_database(name)
-
-
 @pytest.fixture
 async def fresh_database(pg_server: PgServer, migrated_template: str) -> AsyncIterator[str]:
     """A migrated, empty database of this test's own (a URL), dropped afterwards."""
     name = f"podium_cutover_{secrets.token_hex(4)}"
-    conn = await asyncpg.connect(pg_server.admin_url)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
-    finally:
-        await conn.close()
-    yield pg_server.database_url(name)
+    yield await pg_server.create_database(name, template=migrated_template)
     await pg_server.drop_database(name)
 
 
