@@ -45,6 +45,12 @@ def uid(user: User) -> str:
     return public_id(Entity.USER, user.seq)
 
 
+def error_code(response: httpx.Response) -> str:
+    """The `error.code` of an error body."""
+    code: str = response.json()["error"]["code"]
+    return code
+
+
 def assert_error(response: httpx.Response, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code

@@ -21,15 +21,11 @@ import pytest
 from podium.ids import Entity
 from podium.public_ids import public_id
 from podium.security import TokenType, create_token
+from tests.api.conftest import error_code
 from tests.conftest import TEST_JWT_SECRET, MakeUser
 
 EMAIL = "ada@example.com"
 LINK_LINE = re.compile(r"LOGIN LINK for (\S+): (\S+)")
-
-
-def error_code(response: httpx.Response) -> str:
-    code: str = response.json()["error"]["code"]
-    return code
 
 
 def magic_link_token(email: str = EMAIL, lifetime: timedelta = timedelta(minutes=15)) -> str:

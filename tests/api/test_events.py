@@ -14,6 +14,7 @@ from podium.ids import Entity
 from podium.models import User
 from podium.public_ids import public_id
 from podium.services import join_codes
+from tests.api.conftest import error_code
 from tests.conftest import MakeUser, auth_headers
 
 JOIN_CODE = re.compile(r"^[A-HJKMNP-Z2-9]{6}$")
@@ -36,11 +37,6 @@ async def join(client: httpx.AsyncClient, user: User, join_code: str) -> None:
         "/events/attend", params={"join_code": join_code}, headers=auth_headers(user)
     )
     assert response.status_code == 200, response.text
-
-
-def error_code(response: httpx.Response) -> str:
-    code: str = response.json()["error"]["code"]
-    return code
 
 
 # --- create -------------------------------------------------------------------------------

@@ -19,17 +19,13 @@ from pydantic import SecretStr
 from podium.config import Settings
 from podium.services import mail
 from podium.testing.fake_loops import FakeLoops
+from tests.api.conftest import error_code
 from tests.conftest import TEST_JWT_SECRET, MakeUser
 
 EMAIL = "ada@example.com"
 LOOPS_KEY = "loops-test-key"
 LIMIT = 3  # Settings.login_mails_per_window, the default the tests run with
 WINDOW = 600  # Settings.login_mail_window_seconds
-
-
-def error_code(response: httpx.Response) -> str:
-    code: str = response.json()["error"]["code"]
-    return code
 
 
 @pytest.fixture

@@ -12,14 +12,10 @@ import pytest
 
 from podium.ids import Entity
 from podium.public_ids import public_id
+from tests.api.conftest import error_code
 from tests.conftest import MakeUser, auth_headers
 
 SIGN_UP = {"email": "ada@example.com", "first_name": "Ada", "last_name": "Lovelace"}
-
-
-def error_code(response: httpx.Response) -> str:
-    code: str = response.json()["error"]["code"]
-    return code
 
 
 async def sign_up(client: httpx.AsyncClient, **fields: Any) -> httpx.Response:

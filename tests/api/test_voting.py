@@ -17,6 +17,7 @@ from podium.ids import Entity
 from podium.models import User
 from podium.public_ids import public_id
 from podium.services.join_codes import new_join_code
+from tests.api.conftest import error_code
 from tests.conftest import MakeUser, access_token, auth_headers
 
 
@@ -89,11 +90,6 @@ async def vote(
     return await client.post(
         "/events/vote", json={"event": event, "projects": projects}, headers=auth_headers(user)
     )
-
-
-def error_code(response: httpx.Response) -> str:
-    code: str = response.json()["error"]["code"]
-    return code
 
 
 async def test_vote_stores_one_vote_per_project(
