@@ -7,7 +7,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -17,13 +18,18 @@ START_TIMEOUT_SECONDS = 30
 
 
 @contextmanager
-def running_server(env: Mapping[str, str], *, expect_healthy: bool = True) -> Iterator[str]:
+def running_server(
+    env: Mapping[str, str], *, expect_healthy: bool = True, log_path: Path | None = None
+) -> Iterator[str]:
     """Serve `podium.app:create_app` with `env` over this process's environment; yield its URL.
 
     Ready means /health answers 200, or answers at all when `expect_healthy` is false (a server
-    whose database is down). The process is terminated on exit.
+    whose database is down). With `log_path`, the server's output (development login links
+    among it) goes to that file. The process is terminated on exit.
     """
     port = free_port()
+    files = ExitStack()
+    output = None if log_path is None else files.enter_context(log_path.open("wb"))
     server = subprocess.Popen(
         [
             sys.executable,
@@ -39,6 +45,8 @@ def running_server(env: Mapping[str, str], *, expect_healthy: bool = True) -> It
             "warning",
         ],
         env={**os.environ, **env},
+        stdout=output,
+        stderr=output,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -57,3 +65,4 @@ def running_server(env: Mapping[str, str], *, expect_healthy: bool = True) -> It
     finally:
         server.terminate()
         server.wait(timeout=10)
+        files.close()
