@@ -9,19 +9,24 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
+from starlette_compress import CompressMiddleware
 
 from podium.config import Settings
 from podium.db import database
 from podium.errors import install_error_handlers
 from podium.legacy_redirects import LegacyRedirects
 from podium.method_check import MethodCheck
-from podium.middleware import BodySizeLimit, RejectNulInUrl
+from podium.middleware import BodySizeLimit, Cors, RejectNulInUrl
 from podium.public_ids import configure_codec
 from podium.routers import admin, auth, events, health, legacy, projects, users
 
 log = logging.getLogger(__name__)
 
 API_VERSION = "2.0.0"
+
+# Responses smaller than this go out as they are: compressing them saves a packet at most.
+COMPRESS_MINIMUM_BYTES = 1000
 
 
 def operation_id(route: APIRoute) -> str:
@@ -65,7 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await database.disconnect()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the installed package,
+    # not a CDN, so they work with no internet (a hackathon venue, a laptop on a train).
+    app = FastAPIOffline(
         title="Podium",
         version=API_VERSION,
         summary="Peer judging for hackathons",
@@ -77,8 +84,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (health, auth, users, events, admin, projects, legacy):
         app.include_router(module.router)
+    # The last added runs first: CORS answers a preflight before anything else looks at it.
     app.add_middleware(MethodCheck)
     app.add_middleware(LegacyRedirects)
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # One compression layer, outside the app: a response that already has a Content-Encoding
+    # passes untouched. zstd, then brotli, then gzip, by what the client accepts.
+    app.add_middleware(CompressMiddleware, minimum_size=COMPRESS_MINIMUM_BYTES)
+    app.add_middleware(Cors, origins=settings.allowed_origins, methods=_spec_methods(app))
     return app
+
+
+def _spec_methods(app: FastAPI) -> list[str]:
+    """Every method some route of the API answers (preflights for anything else are refused)."""
+    methods = {
+        method
+        for route in app.routes
+        if isinstance(route, APIRoute) and route.include_in_schema
+        for method in route.methods or ()
+    }
+    return sorted(methods)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import secrets
+import time
 from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# Where a browser app runs in development (Vite's and SvelteKit's default port).
+DEVELOPMENT_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
 
 
 class Environment(StrEnum):
@@ -35,6 +44,10 @@ class Settings(BaseSettings):
     id_key: SecretStr | None = None
 
     frontend_url: str = "http://localhost:5173"
+    # Browser origins allowed to call the API (comma-separated); unset: see `allowed_origins`.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # Development state that must outlive a restart (the embedded database, the JWT secret).
+    state_dir: Path = Path(".podium")
     loops_api_key: SecretStr | None = None
     loops_transactional_id: str | None = None
     loops_api_url: str = "https://app.loops.so"
@@ -57,6 +70,32 @@ class Settings(BaseSettings):
         if not value.startswith("postgresql+asyncpg://"):
             raise ValueError("DATABASE_URL must be a postgresql:// or postgresql+asyncpg:// URL")
         return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if origin != "*" and _origin_of(origin) != origin:
+                raise ValueError(
+                    f"PODIUM_CORS_ORIGINS: {origin!r} is not an origin "
+                    "(scheme://host[:port], no path or trailing slash)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _no_wildcard_origin_in_production(self) -> Settings:
+        if self.is_production and "*" in self.cors_origins:
+            raise ValueError(
+                "PODIUM_CORS_ORIGINS must list the frontend's origins in production, not '*'"
+            )
+        return self
 
     @model_validator(mode="after")
     def _secrets_present(self) -> Settings:
@@ -86,13 +125,25 @@ class Settings(BaseSettings):
     def jwt_secret_value(self) -> str:
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
-        return _DEVELOPMENT_JWT_SECRET
+        return development_jwt_secret(self.state_dir.resolve())
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """The browser origins CORS admits: the setting, else the frontend (and, in development,
+        the usual local dev-server origins)."""
+        if self.cors_origins:
+            return self.cors_origins
+        frontend = _origin_of(self.frontend_url)
+        defaults = (frontend,) if self.is_production else (frontend, *DEVELOPMENT_ORIGINS)
+        return tuple(dict.fromkeys(defaults))
 
     def development_defaults(self) -> list[str]:
         """What this (development) configuration fills in for missing secrets; logged at start."""
         notes = []
         if self.jwt_secret is None:
-            notes.append("PODIUM_JWT_SECRET unset: random per-process secret, tokens die with it")
+            notes.append(
+                f"PODIUM_JWT_SECRET unset: a generated development secret in {self.state_dir}/"
+            )
         if self.id_key is None:
             notes.append("PODIUM_ID_KEY unset: the fixed development key")
         if self.loops_api_key is None:
@@ -117,5 +168,35 @@ class Settings(BaseSettings):
         return "postgresql://" + self.database_url.removeprefix("postgresql+asyncpg://")
 
 
-# One per process so every request of a development server agrees on it.
-_DEVELOPMENT_JWT_SECRET = secrets.token_urlsafe(32)
+def _origin_of(url: str) -> str:
+    """`https://podium.example/login` → `https://podium.example` (what a browser sends)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else url
+
+
+DEVELOPMENT_SECRET_FILE = "jwt-secret"
+
+
+@functools.cache
+def development_jwt_secret(state_dir: Path) -> str:
+    """A development JWT secret kept in `state_dir`, so logins survive a restart.
+
+    Made once, by whichever process gets there first (O_EXCL: workers starting together agree);
+    production never reads it (PODIUM_JWT_SECRET is required there).
+    """
+    path = state_dir / DEVELOPMENT_SECRET_FILE
+    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            secret = path.read_text().strip()
+            if secret:
+                return secret
+            # Another process created the file and is about to write it.
+            time.sleep(0.01)
+        raise RuntimeError(f"{path} is empty: delete it to make a new development secret") from None
+    secret = secrets.token_urlsafe(32)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secret + "\n")
+    return secret

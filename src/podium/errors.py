@@ -128,6 +128,21 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(500, "internal_error", "something went wrong on our side")
 
 
+def conditional_responses() -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entry of a route that answers `If-None-Match` (podium.conditional)."""
+    return {
+        200: {
+            "headers": {
+                "ETag": {
+                    "description": "Send back in If-None-Match to revalidate",
+                    "schema": {"type": "string"},
+                }
+            }
+        },
+        304: {"description": "Not modified: the `ETag` sent in `If-None-Match` is current"},
+    }
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` entry declaring each error status a route can return."""
     descriptions = {

@@ -1,12 +1,57 @@
-"""Guards in front of the app: request size, and characters PostgreSQL cannot store."""
+"""In front of the app: CORS, request size, and characters PostgreSQL cannot store."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import unquote_to_bytes
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.errors import error_response
+
+# What a browser app sends and needs to read. No credentials: the API takes bearer tokens in
+# `Authorization`, never cookies, so `Access-Control-Allow-Credentials` stays off.
+CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", "If-None-Match", "X-Request-ID")
+CORS_EXPOSED_HEADERS = ("Retry-After", "ETag", "Location", "X-Request-ID")
+CORS_MAX_AGE_SECONDS = 600
+
+
+class Cors(CORSMiddleware):
+    """Starlette's CORS, outermost, so a preflight is answered before the 405 check and the
+    legacy redirects, and every response (a 308, a 413, an error) carries the CORS headers.
+
+    A refused preflight is the API's JSON error, not Starlette's plain text.
+    """
+
+    def __init__(self, app: ASGIApp, origins: Sequence[str], methods: Sequence[str]) -> None:
+        super().__init__(
+            app,
+            allow_origins=origins,
+            allow_methods=methods,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=CORS_MAX_AGE_SECONDS,
+        )
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code == 200:
+            return response
+        refused = bytes(response.body).decode().removeprefix("Disallowed CORS ")
+        headers = {
+            name: value
+            for name, value in response.headers.items()
+            if name.startswith("access-control-") or name == "vary"
+        }
+        return error_response(
+            400,
+            "cors_refused",
+            f"this cross-origin request is not allowed (its {refused})",
+            headers=headers,
+        )
 
 
 class BodySizeLimit:

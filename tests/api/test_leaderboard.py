@@ -99,25 +99,32 @@ async def test_event_owner_lists_projects_without_attending(
     assert [p["name"] for p in response.json()] == ["Rover"]
 
 
-async def test_non_attendee_cannot_list_projects(
+async def test_anyone_lists_projects_and_the_enabled_leaderboard(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
-    event = await make_event(await make_user(), leaderboard_enabled=True)
+    """v1 served the list to anyone: a stranger and an anonymous visitor see what attendees see."""
+    owner, ada = await make_user(), await make_user()
+    event = await make_event(owner, leaderboard_enabled=True)
+    await attend(event, ada)
+    await make_project(ada, event, "Rover")
     stranger = await make_user()
 
     for query in ("", "?leaderboard=true"):
-        response = await client.get(
-            f"/events/{eid(event)}/projects{query}", headers=auth_headers(stranger)
-        )
-        assert_error(response, 403, "not_attending")
+        url = f"/events/{eid(event)}/projects{query}"
+        as_attendee = (await client.get(url, headers=auth_headers(ada))).json()
+        for headers in ({}, auth_headers(stranger)):
+            response = await client.get(url, headers=headers)
+            assert response.status_code == 200, response.text
+            assert response.json() == as_attendee
 
 
-async def test_listing_projects_requires_a_token(
+async def test_anonymous_leaderboard_needs_it_enabled(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
     event = await make_event(await make_user())
-    assert_error(await client.get(f"/events/{eid(event)}/projects"), 401, "unauthorized")
-    assert_error(await client.get("/events/nope/projects"), 401, "unauthorized")
+    response = await client.get(f"/events/{eid(event)}/projects?leaderboard=true")
+    assert_error(response, 403, "leaderboard_disabled")
+    assert_error(await client.get("/events/nope/projects"), 404, "not_found")
 
 
 async def test_listing_projects_of_an_unknown_event_is_404(

@@ -7,12 +7,14 @@ from podium.models.event import Event
 from podium.models.login_mail import LoginMail
 from podium.models.project import Project
 from podium.models.referral import Referral
+from podium.models.revision import EventRevision
 from podium.models.user import User
 from podium.models.vote import Vote
 
 __all__ = [
     "Event",
     "EventAttendee",
+    "EventRevision",
     "LoginMail",
     "Project",
     "ProjectCollaborator",

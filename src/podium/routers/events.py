@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from podium import conditional
 from podium.deps import CurrentUser, DbTransaction, PathEvent
-from podium.errors import error_responses
+from podium.errors import conditional_responses, error_responses
 from podium.ids import Entity
 from podium.models import Event
 from podium.public_ids import id_schema
@@ -94,11 +95,16 @@ async def cast_votes(body: VoteRequest, user: CurrentUser, _: DbTransaction) -> 
     return await voting.cast_votes(user, body.event, body.projects)
 
 
-@router.get("/{event_id}", response_model=EventPublic, responses=error_responses(404, 422))
-async def get_event(event_id: EventPathId) -> EventPublic:
+@router.get(
+    "/{event_id}",
+    response_model=EventPublic,
+    responses={**conditional_responses(), **error_responses(404, 422)},
+)
+async def get_event(request: Request, event_id: EventPathId) -> Response:
     """The public view of an event (no token needed)."""
     # Not PathEvent: loading the ormar row first doubled the cost of the hottest read.
-    return await service.public_view_by_public_id(event_id)
+    body = (await service.public_view_by_public_id(event_id)).model_dump_json().encode()
+    return conditional.json_with_etag(request, body, conditional.body_etag(body))
 
 
 @router.put(

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
+from podium import conditional
 from podium.deps import CurrentUser, DbTransaction, PathEvent, PathProject, SettingsDep
-from podium.errors import error_responses
+from podium.errors import conditional_responses, error_responses
+from podium.routers.events import OwnedEvent
 from podium.schemas.projects import (
     ProjectAdmin,
     ProjectCheck,
@@ -27,31 +29,44 @@ router = APIRouter(tags=["projects"])
 @router.get(
     "/events/{event_id}/projects",
     response_model=list[ProjectPublic],
-    responses=error_responses(401, 403, 404, 422),
+    responses={**conditional_responses(), **error_responses(403, 404, 422)},
 )
 async def list_event_projects(
-    user: CurrentUser,
+    request: Request,
     event: PathEvent,
+    settings: SettingsDep,
     leaderboard_order: Annotated[bool, Query(alias="leaderboard")] = False,
 ) -> Response:
     """The event's projects, shuffled, or ranked by points when `leaderboard=true`.
 
-    For the event's attendees and owner. Ranking needs the event's leaderboard enabled; ties
-    keep submission order. Not paginated: an event holds at most a few thousand projects.
-    Points are null while the leaderboard is not enabled.
+    Public, like the event page (the gallery and results page are shared links). Ranking needs
+    the event's leaderboard enabled; ties keep submission order; points are null while it is
+    not. Not paginated: an event holds at most a few thousand projects. Send the `ETag` back
+    in `If-None-Match` to poll: 304 until anything the list shows changes.
     """
-    body = await leaderboard.event_projects_json(event, user, leaderboard=leaderboard_order)
-    return Response(body, media_type="application/json")
+    etag = await leaderboard.event_projects_etag(
+        event, settings.id_key_value, leaderboard=leaderboard_order
+    )
+    if conditional.is_fresh(request, etag):
+        return conditional.not_modified(etag, conditional.PUBLIC_CACHE)
+    body = await leaderboard.event_projects_json(event, leaderboard=leaderboard_order)
+    return conditional.json_with_etag(request, body, etag)
 
 
 @router.get(
     "/events/admin/{event_id}/leaderboard",
     response_model=list[ProjectAdmin],
-    responses=error_responses(401, 403, 404, 422),
+    responses={**conditional_responses(), **error_responses(401, 403, 404, 422)},
 )
-async def get_admin_leaderboard(user: CurrentUser, event: PathEvent) -> list[ProjectAdmin]:
+async def get_admin_leaderboard(
+    request: Request, event: OwnedEvent, settings: SettingsDep
+) -> Response:
     """The event owner's leaderboard: every project by points, with join codes and emails."""
-    return await leaderboard.admin_leaderboard(event, user)
+    etag = await leaderboard.admin_leaderboard_etag(event, settings.id_key_value)
+    if conditional.is_fresh(request, etag):
+        return conditional.not_modified(etag, conditional.PRIVATE_CACHE)
+    body = await leaderboard.admin_leaderboard_json(event)
+    return conditional.json_with_etag(request, body, etag, conditional.PRIVATE_CACHE)
 
 
 @router.get("/projects/mine", response_model=list[ProjectPrivate], responses=error_responses(401))
@@ -117,11 +132,14 @@ async def get_project_check(
 
 
 @router.get(
-    "/projects/{project_id}", response_model=ProjectPublic, responses=error_responses(404, 422)
+    "/projects/{project_id}",
+    response_model=ProjectPublic,
+    responses={**conditional_responses(), **error_responses(404, 422)},
 )
-async def get_project(project: PathProject) -> ProjectPublic:
+async def get_project(request: Request, project: PathProject) -> Response:
     """A project's public view, with its owner's and collaborators' display names."""
-    return await service.project_public(project)
+    body = (await service.project_public(project)).model_dump_json().encode()
+    return conditional.json_with_etag(request, body, conditional.body_etag(body))
 
 
 @router.put(

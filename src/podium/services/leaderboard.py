@@ -19,17 +19,16 @@ from typing import Any
 
 import pydantic_core
 import sqlalchemy
-from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, RowMapping, func, select
 from sqlalchemy.dialects import postgresql
 
+from podium.conditional import keyed_etag
 from podium.db import database
 from podium.errors import ApiError
 from podium.ids import Entity
 from podium.models import Event, Project, ProjectCollaborator, User, Vote
 from podium.public_ids import public_id
 from podium.schemas.projects import ProjectAdmin, ProjectPrivate, ProjectPublic
-from podium.services.access import is_attendee, is_owner, require_owner
 
 projects = Project.ormar_config.table
 events = Event.ormar_config.table
@@ -172,9 +171,6 @@ def _admin_fields(row: Row) -> dict[str, Any]:
     }
 
 
-_ADMIN_LIST = TypeAdapter(list[ProjectAdmin])
-
-
 def public_view(row: Row) -> ProjectPublic:
     return ProjectPublic.model_validate(_public_fields(row))
 
@@ -261,25 +257,53 @@ async def fetch_event_projects(
     return await database.fetch(sql, event_id, MAX_LISTED_PROJECTS)
 
 
-async def event_projects_json(event: Event, viewer: User, *, leaderboard: bool) -> bytes:
-    """The event's projects for an attendee or its owner, shuffled or ranked, as JSON.
+async def _revisions(event_id: uuid.UUID) -> tuple[int, int]:
+    """The event's (content, votes) revision counters; (0, 0) before its first change."""
+    row = await database.fetchrow(
+        "SELECT content_revision, votes_revision FROM event_revisions WHERE event_id = $1",
+        event_id,
+    )
+    return (0, 0) if row is None else (row["content_revision"], row["votes_revision"])
 
-    Serialised straight from the rows (a list of `ProjectPublic`, as the route declares and the
-    contract tests check): validating 1,000 freshly built objects cost more than the query.
-    """
-    if not is_owner(event, viewer) and not await is_attendee(event.pk, viewer.pk):
-        raise ApiError(403, "not_attending", "only the event's attendees may list its projects")
+
+def _require_public_leaderboard(event: Event, leaderboard: bool) -> None:
     if leaderboard and not event.leaderboard_enabled:
         raise ApiError(
             403, "leaderboard_disabled", "the organiser has not enabled this event's leaderboard"
         )
+
+
+async def event_projects_etag(event: Event, secret: str, *, leaderboard: bool) -> str:
+    """The tag of the event's public project list: changes with anything the list shows.
+
+    Votes count only while points are shown: a hidden leaderboard's tag must not move with
+    every vote (it would tell who is winning when, the very thing the organiser hides).
+    """
+    _require_public_leaderboard(event, leaderboard)
+    content, votes = await _revisions(event.pk)
+    shown_votes = votes if event.leaderboard_enabled else "-"
+    order = Order.LEADERBOARD if leaderboard else Order.RANDOM
+    return keyed_etag(secret, "projects", event.seq, order.value, content, shown_votes)
+
+
+async def event_projects_json(event: Event, *, leaderboard: bool) -> bytes:
+    """The event's projects, shuffled or ranked, as JSON; public (v1 served it to anyone).
+
+    Serialised straight from the rows (a list of `ProjectPublic`, as the route declares and the
+    contract tests check): validating 1,000 freshly built objects cost more than the query.
+    """
+    _require_public_leaderboard(event, leaderboard)
     order = Order.LEADERBOARD if leaderboard else Order.RANDOM
     rows = await fetch_event_projects(event.pk, order)
     return pydantic_core.to_json([_public_fields(row) for row in rows])
 
 
-async def admin_leaderboard(event: Event, viewer: User) -> list[ProjectAdmin]:
+async def admin_leaderboard_etag(event: Event, secret: str) -> str:
+    content, votes = await _revisions(event.pk)
+    return keyed_etag(secret, "admin-leaderboard", event.seq, content, votes)
+
+
+async def admin_leaderboard_json(event: Event) -> bytes:
     """Every project of the event ranked by points, whatever the leaderboard flag says."""
-    require_owner(event, viewer)
     rows = await fetch_event_projects(event.pk, Order.LEADERBOARD, private=True)
-    return _ADMIN_LIST.validate_python([_admin_fields(row) for row in rows])
+    return pydantic_core.to_json([_admin_fields(row) for row in rows])
