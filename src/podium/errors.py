@@ -96,6 +96,10 @@ _STATUS_CODES = {
 }
 
 
+def _malformed_body() -> JSONResponse:
+    return error_response(422, "malformed_body", "the request body is not valid JSON")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -106,6 +110,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = _jsonable_validation_errors(exc)
+        if any(detail["type"] == "json_invalid" for detail in details):
+            # Broken JSON is one error whatever its shape, not a field error at "body.26".
+            return _malformed_body()
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"])
         message = str(first["msg"])
@@ -117,7 +124,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400 and "parsing the body" in str(exc.detail):
             # Malformed JSON is a malformed request like any other: the declared 422.
-            return error_response(422, "malformed_body", "the request body is not valid JSON")
+            return _malformed_body()
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         headers: dict[str, str] | None = getattr(exc, "headers", None)
         return error_response(exc.status_code, code, str(exc.detail), headers=headers)

@@ -31,7 +31,7 @@ LegacyRecordId = Annotated[
             "a referral's event)",
             "headers": {"Location": {"schema": {"type": "string"}}},
         },
-        **error_responses(404),
+        **error_responses(404, 422),
     },
 )
 async def resolve_legacy_id(airtable_id: LegacyRecordId) -> Response:

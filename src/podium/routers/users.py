@@ -40,7 +40,7 @@ async def update_current_user(body: UserUpdate, user: CurrentUser, _: DbTransact
     return UserPrivate.of(await users_service.update_user(user, body))
 
 
-@router.get("/{user_id}", response_model=UserPublic, responses=error_responses(404))
+@router.get("/{user_id}", response_model=UserPublic, responses=error_responses(404, 422))
 async def get_user(user: PathUser) -> UserPublic:
     """A user's public profile: ID and display name."""
     return UserPublic.of(user)
