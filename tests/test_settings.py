@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from podium.config import Environment, MissingSecretError, Settings
@@ -34,10 +38,12 @@ def test_production_starts_with_its_secrets(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.development_defaults() == []
 
 
-def test_development_fills_in_defaults_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_development_fills_in_defaults_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     for name in ("PODIUM_JWT_SECRET", "PODIUM_ID_KEY", "PODIUM_ENV"):
         monkeypatch.delenv(name, raising=False)
-    settings = Settings()
+    settings = Settings(state_dir=tmp_path)
     assert settings.env is Environment.DEVELOPMENT
     assert len(settings.jwt_secret_value) >= 32
     assert any("PODIUM_JWT_SECRET" in note for note in settings.development_defaults())
@@ -64,3 +70,89 @@ def test_production_refuses_the_public_development_id_key(monkeypatch: pytest.Mo
             jwt_secret="s" * 40,
             id_key=DEVELOPMENT_ID_KEY,
         )
+
+
+# --- CORS origins ------------------------------------------------------------------------
+
+
+def test_cors_defaults_to_the_frontend_plus_local_dev_servers_in_development() -> None:
+    settings = Settings(frontend_url="https://podium.hackclub.com/app")
+    assert settings.allowed_origins == (
+        "https://podium.hackclub.com",
+        "http://localhost:5173",
+        "http://127.0.0.1:5173",
+    )
+
+
+def test_cors_defaults_to_the_frontend_only_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PODIUM_LOOPS_API_KEY", "loops-key")
+    monkeypatch.setenv("PODIUM_LOOPS_TRANSACTIONAL_ID", "tx-login")
+    settings = Settings(
+        env=Environment.PRODUCTION,
+        jwt_secret="s" * 40,
+        id_key="k" * 40,
+        database_url="postgresql://db/podium",
+        frontend_url="https://podium.hackclub.com",
+    )
+    assert settings.allowed_origins == ("https://podium.hackclub.com",)
+
+
+def test_cors_origins_are_read_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PODIUM_CORS_ORIGINS", "https://a.example, http://127.0.0.1:3000")
+    assert Settings().allowed_origins == ("https://a.example", "http://127.0.0.1:3000")
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://a.example/", "https://a.example/app", "a.example", "https://"]
+)
+def test_a_cors_entry_that_is_not_an_origin_is_refused(
+    monkeypatch: pytest.MonkeyPatch, origin: str
+) -> None:
+    monkeypatch.setenv("PODIUM_CORS_ORIGINS", origin)
+    with pytest.raises(ValueError, match="PODIUM_CORS_ORIGINS"):
+        Settings()
+
+
+def test_production_refuses_a_wildcard_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PODIUM_LOOPS_API_KEY", "loops-key")
+    monkeypatch.setenv("PODIUM_LOOPS_TRANSACTIONAL_ID", "tx-login")
+    monkeypatch.setenv("PODIUM_CORS_ORIGINS", "*")
+    with pytest.raises(ValueError, match="not '\\*'"):
+        Settings(
+            env=Environment.PRODUCTION,
+            jwt_secret="s" * 40,
+            id_key="k" * 40,
+            database_url="postgresql://db/podium",
+        )
+
+
+# --- the development JWT secret ----------------------------------------------------------
+
+
+def _secret_in_a_new_process(state_dir: Path) -> str:
+    code = (
+        "import sys; from pathlib import Path; from podium.config import Settings; "
+        "print(Settings(state_dir=Path(sys.argv[1])).jwt_secret_value)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(state_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin"},
+    )
+    return result.stdout.strip()
+
+
+def test_the_development_secret_survives_a_restart(tmp_path: Path) -> None:
+    first = _secret_in_a_new_process(tmp_path)
+    assert len(first) >= 32
+    assert _secret_in_a_new_process(tmp_path) == first
+    assert (tmp_path / "jwt-secret").stat().st_mode & 0o077 == 0  # readable by its owner only
+    assert _secret_in_a_new_process(tmp_path / "elsewhere") != first
+
+
+def test_a_configured_secret_is_used_and_nothing_is_written(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, jwt_secret="configured-" + "x" * 30)
+    assert settings.jwt_secret_value == "configured-" + "x" * 30
+    assert not (tmp_path / "jwt-secret").exists()

@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # One compression layer, outside the app: a response that already has a Content-Encoding
     # passes untouched. zstd, then brotli, then gzip, by what the client accepts.
     app.add_middleware(CompressMiddleware, minimum_size=COMPRESS_MINIMUM_BYTES)
-    app.add_middleware(Cors, origins=settings.allowed_origins, methods=_spec_methods(app))
+    app.add_middleware(Cors, origins=settings.allowed_origins)
     return app
 
 
@@ -121,14 +121,3 @@ def _declare_public_operations(app: FastAPI) -> None:
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _spec_methods(app: FastAPI) -> list[str]:
-    """Every method some route of the API answers (preflights for anything else are refused)."""
-    methods = {
-        method
-        for route in app.routes
-        if isinstance(route, APIRoute) and route.include_in_schema
-        for method in route.methods or ()
-    }
-    return sorted(methods)

@@ -82,7 +82,9 @@ class Settings(BaseSettings):
     @classmethod
     def _origins_are_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for origin in value:
-            if origin != "*" and _origin_of(origin) != origin:
+            parts = urlsplit(origin)
+            is_origin = parts.scheme in ("http", "https") and bool(parts.hostname)
+            if origin != "*" and not (is_origin and _origin_of(origin) == origin):
                 raise ValueError(
                     f"PODIUM_CORS_ORIGINS: {origin!r} is not an origin "
                     "(scheme://host[:port], no path or trailing slash)"

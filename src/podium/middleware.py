@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.errors import error_response
+from podium.spec_paths import spec_paths
 
 # What a browser app sends and needs to read. No credentials: the API takes bearer tokens in
 # `Authorization`, never cookies, so `Access-Control-Allow-Credentials` stays off.
@@ -23,18 +24,31 @@ class Cors(CORSMiddleware):
     """Starlette's CORS, outermost, so a preflight is answered before the 405 check and the
     legacy redirects, and every response (a 308, a 413, an error) carries the CORS headers.
 
-    A refused preflight is the API's JSON error, not Starlette's plain text.
+    The methods allowed are those of the spec's operations, read on the first request (the
+    routes are not all there when the middleware is built). A refused preflight is the API's
+    JSON error, not Starlette's plain text.
     """
 
-    def __init__(self, app: ASGIApp, origins: Sequence[str], methods: Sequence[str]) -> None:
+    def __init__(self, app: ASGIApp, origins: Sequence[str]) -> None:
         super().__init__(
             app,
             allow_origins=origins,
-            allow_methods=methods,
+            allow_methods=(),
             allow_headers=CORS_REQUEST_HEADERS,
             expose_headers=CORS_EXPOSED_HEADERS,
             max_age=CORS_MAX_AGE_SECONDS,
         )
+        self._methods_known = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._methods_known and scope["type"] == "http":
+            methods = sorted(
+                {method for path in spec_paths(scope["app"]) for method in path.methods}
+            )
+            self.allow_methods = methods
+            self.preflight_headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+            self._methods_known = True
+        await super().__call__(scope, receive, send)
 
     def preflight_response(self, request_headers: Headers) -> Response:
         response = super().preflight_response(request_headers)
