@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from podium import conditional
 from podium.deps import CurrentUser, DbTransaction, PathEvent
@@ -100,11 +100,13 @@ async def cast_votes(body: VoteRequest, user: CurrentUser, _: DbTransaction) -> 
     response_model=EventPublic,
     responses={**conditional_responses(), **error_responses(404, 422)},
 )
-async def get_event(request: Request, event_id: EventPathId) -> Response:
+async def get_event(
+    event_id: EventPathId, if_none_match: conditional.IfNoneMatch = None
+) -> Response:
     """The public view of an event (no token needed)."""
     # Not PathEvent: loading the ormar row first doubled the cost of the hottest read.
     body = (await service.public_view_by_public_id(event_id)).model_dump_json().encode()
-    return conditional.json_with_etag(request, body, conditional.body_etag(body))
+    return conditional.json_with_etag(if_none_match, body, conditional.body_etag(body))
 
 
 @router.put(

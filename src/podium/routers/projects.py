@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from podium import conditional
 from podium.deps import CurrentUser, DbTransaction, PathEvent, PathProject, SettingsDep
@@ -32,10 +32,10 @@ router = APIRouter(tags=["projects"])
     responses={**conditional_responses(), **error_responses(403, 404, 422)},
 )
 async def list_event_projects(
-    request: Request,
     event: PathEvent,
     settings: SettingsDep,
     leaderboard_order: Annotated[bool, Query(alias="leaderboard")] = False,
+    if_none_match: conditional.IfNoneMatch = None,
 ) -> Response:
     """The event's projects, shuffled, or ranked by points when `leaderboard=true`.
 
@@ -47,10 +47,10 @@ async def list_event_projects(
     etag = await leaderboard.event_projects_etag(
         event, settings.id_key_value, leaderboard=leaderboard_order
     )
-    if conditional.is_fresh(request, etag):
+    if conditional.is_fresh(if_none_match, etag):
         return conditional.not_modified(etag, conditional.PUBLIC_CACHE)
     body = await leaderboard.event_projects_json(event, leaderboard=leaderboard_order)
-    return conditional.json_with_etag(request, body, etag)
+    return conditional.json_with_etag(if_none_match, body, etag)
 
 
 @router.get(
@@ -59,14 +59,14 @@ async def list_event_projects(
     responses={**conditional_responses(), **error_responses(401, 403, 404, 422)},
 )
 async def get_admin_leaderboard(
-    request: Request, event: OwnedEvent, settings: SettingsDep
+    event: OwnedEvent, settings: SettingsDep, if_none_match: conditional.IfNoneMatch = None
 ) -> Response:
     """The event owner's leaderboard: every project by points, with join codes and emails."""
     etag = await leaderboard.admin_leaderboard_etag(event, settings.id_key_value)
-    if conditional.is_fresh(request, etag):
+    if conditional.is_fresh(if_none_match, etag):
         return conditional.not_modified(etag, conditional.PRIVATE_CACHE)
     body = await leaderboard.admin_leaderboard_json(event)
-    return conditional.json_with_etag(request, body, etag, conditional.PRIVATE_CACHE)
+    return conditional.json_with_etag(if_none_match, body, etag, conditional.PRIVATE_CACHE)
 
 
 @router.get("/projects/mine", response_model=list[ProjectPrivate], responses=error_responses(401))
@@ -136,10 +136,12 @@ async def get_project_check(
     response_model=ProjectPublic,
     responses={**conditional_responses(), **error_responses(404, 422)},
 )
-async def get_project(request: Request, project: PathProject) -> Response:
+async def get_project(
+    project: PathProject, if_none_match: conditional.IfNoneMatch = None
+) -> Response:
     """A project's public view, with its owner's and collaborators' display names."""
     body = (await service.project_public(project)).model_dump_json().encode()
-    return conditional.json_with_etag(request, body, conditional.body_etag(body))
+    return conditional.json_with_etag(if_none_match, body, conditional.body_etag(body))
 
 
 @router.put(
