@@ -51,6 +51,15 @@ def _database_url(data_dir: Path) -> Iterator[str]:
         server.stop()
 
 
+def _psql_help(url: str) -> str:
+    """How to open psql on the development database (the embedded one ships its own psql)."""
+    if os.environ.get("DATABASE_URL"):
+        return f"  Database: {url}\n"
+    from podium import embedded
+
+    return f"  psql on it (another terminal, while this runs): {embedded.psql_path()} '{url}'\n"
+
+
 def cmd_dev(args: argparse.Namespace) -> None:
     from podium import demo
     from podium.app import create_app
@@ -59,10 +68,11 @@ def cmd_dev(args: argparse.Namespace) -> None:
         settings = _settings(env=Environment.DEVELOPMENT, database_url=url)
         assert settings.database_url is not None
         migrate.upgrade(settings.database_url)
-        login_help = asyncio.run(demo.seed_once(settings))
         base = f"http://{args.host}:{args.port}"
+        login_help = asyncio.run(demo.seed_once(settings, base))
         print(
-            f"\nPodium v2 (development) on {base}\n  API docs: {base}/docs\n{login_help}\n",
+            f"\nPodium v2 (development) on {base}\n  API docs: {base}/docs\n{login_help}\n"
+            f"{_psql_help(url)}",
             flush=True,
         )
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")

@@ -23,6 +23,12 @@ from podium.services.access import max_votes_per_user
 
 DEMO_EMAIL = "ada@demo.podium.dev"
 DEMO_JOIN_CODE = "HACK26"
+# v1 record ids on a few rows, as a migrated database has them, so legacy links can be tried.
+DEMO_AIRTABLE_IDS = {
+    "organiser": "recDemoOrganiser1",
+    "event": "recDemoHackathon1",
+    "project": "recDemoCompostCam",
+}
 
 _PEOPLE = [
     ("Ada", "Lovelace"),
@@ -64,8 +70,9 @@ async def _seed() -> None:
             first_name=first,
             last_name=last,
             display_name=_display_name(first, last),
+            airtable_id=DEMO_AIRTABLE_IDS["organiser"] if index == 0 else None,
         )
-        for first, last in _PEOPLE
+        for index, (first, last) in enumerate(_PEOPLE)
     ]
     organiser, attendees = users[0], users[1:]
     event = await Event.objects.create(
@@ -77,6 +84,7 @@ async def _seed() -> None:
         votable=True,
         leaderboard_enabled=True,
         feature_flags=["demo"],
+        airtable_id=DEMO_AIRTABLE_IDS["event"],
     )
     await Event.objects.create(
         name="Spring Jam (draft)",
@@ -101,6 +109,7 @@ async def _seed() -> None:
                 join_code=f"PRJ{index:03d}",
                 owner=owner,
                 event=event,
+                airtable_id=DEMO_AIRTABLE_IDS["project"] if index == 0 else None,
             )
         )
     for project in projects[:4]:
@@ -121,8 +130,8 @@ async def _seed() -> None:
         )
 
 
-async def seed_once(settings: Settings) -> str:
-    """Seed the demo data unless it is there already; return how to log in as the demo user."""
+async def seed_once(settings: Settings, base_url: str) -> str:
+    """Seed the demo data unless it is there already; return how to log in and what to try."""
     assert settings.database_url is not None
     configure_codec(settings.id_key_value)
     database.configure(settings.database_url, pool_size=2, max_overflow=0)
@@ -141,6 +150,9 @@ async def seed_once(settings: Settings) -> str:
         f"  Demo organiser: {DEMO_EMAIL} (owns event {public_id(Entity.EVENT, event.seq)}, "
         f"join code {DEMO_JOIN_CODE})\n"
         f'  Log in: POST /request-login {{"email": "{DEMO_EMAIL}"}} prints a login link here,\n'
-        f"  or use this access token (valid while this server runs):\n"
-        f"    Authorization: Bearer {token}"
+        f"  or use this access token (valid for 2 days; the development secret is kept in\n"
+        f"  {settings.state_dir}/):\n"
+        f"    Authorization: Bearer {token}\n"
+        f"  A v1 (Airtable) link redirects to its short ID: "
+        f"{base_url}/legacy/{DEMO_AIRTABLE_IDS['event']}"
     )

