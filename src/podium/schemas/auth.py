@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import unquote
 
-from pydantic import AfterValidator, BaseModel, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from podium.schemas.common import RequestBody
 from podium.schemas.users import LookupEmail, UserPrivate
@@ -42,12 +42,18 @@ class LoginRequest(RequestBody):
 class LoginRequested(BaseModel):
     """The login link is on its way; it works for `expires_in_minutes`."""
 
+    # Always sent: the spec lists it as required, so generated clients need no `?`.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     sent: Literal[True] = True
     expires_in_minutes: int
 
 
 class Session(BaseModel):
     """An access token for `Authorization: Bearer …`, and the user it belongs to."""
+
+    # Always sent: the spec lists it as required, so generated clients need no `?`.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     access_token: str
     token_type: Literal["bearer"] = "bearer"

@@ -71,5 +71,8 @@ T = TypeVar("T")
 class Page(BaseModel, Generic[T]):
     """One page of a list that grows without bound; pass `next_cursor` back as `cursor`."""
 
+    # Always sent: the spec lists it as required, so generated clients need no `?`.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     items: list[T]
     next_cursor: str | None = None

@@ -151,6 +151,9 @@ class CheckStatus(StrEnum):
 class ProjectCheck(BaseModel):
     """A quality check of a project by the review service."""
 
+    # Always sent: the spec lists it as required, so generated clients need no `?`.
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     check_id: str | None = Field(
         description="The review service's check ID; null when a stored result was returned"
     )
