@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -153,6 +154,32 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     except Exception as exc:  # whatever the driver raises, this connection is unusable
         # The pool discards the connection and checks out (or opens) another.
         raise sqlalchemy.exc.DisconnectionError(f"idle connection is dead: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What a failed statement broke, as PostgreSQL reports it."""
+
+    sqlstate: str | None
+    constraint: str | None
+
+
+def violation(exc: BaseException) -> Violation:
+    """The SQLSTATE and constraint name of a database error, however wrapped.
+
+    SQLAlchemy wraps the driver's error (`orig`), which wraps asyncpg's (`__cause__`); asyncpg's
+    exceptions carry both fields when PostgreSQL sent them.
+    """
+    sqlstate: str | None = None
+    error: BaseException | None = exc
+    while error is not None:
+        found = getattr(error, "sqlstate", None)
+        sqlstate = sqlstate or (found if isinstance(found, str) else None)
+        name = getattr(error, "constraint_name", None)
+        if isinstance(name, str):
+            return Violation(sqlstate, name)
+        error = getattr(error, "orig", None) or error.__cause__
+    return Violation(sqlstate, None)
 
 
 database = Database()

@@ -257,3 +257,31 @@ async def test_public_id_sequence_and_updated_at_are_maintained(conn: asyncpg.Co
     assert after > before
     await conn.execute("UPDATE users SET city = 'Paris' WHERE id = $1", first)
     assert await conn.fetchval("SELECT updated_at FROM users WHERE id = $1", first) == after
+
+
+async def test_every_constraint_the_code_names_exists(db: asyncpg.Pool) -> None:
+    """podium.models.constraints names constraints the services turn into 409s: each is real."""
+    from podium.models.constraints import Constraint
+
+    async with db.acquire() as conn:
+        names = {
+            row["conname"]
+            for row in await conn.fetch(
+                "SELECT conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+                "WHERE n.nspname = 'public'"
+            )
+        }
+    assert {str(name) for name in Constraint} <= names, set(map(str, Constraint)) - names
+
+
+def test_the_join_code_pattern_is_the_models_check() -> None:
+    from podium.models import Event, Project
+    from podium.models.constraints import JOIN_CODE_PATTERN
+
+    for model in (Event, Project):
+        checks = [
+            str(c.sqltext)
+            for c in model.ormar_config.table.constraints
+            if c.name and "join_code_format" in str(c.name)
+        ]
+        assert checks == [f"join_code ~ '{JOIN_CODE_PATTERN}'"], checks

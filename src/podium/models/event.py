@@ -14,6 +14,7 @@ from podium.models.base import (
     seq_field,
     timestamp_field,
 )
+from podium.models.constraints import JOIN_CODE_PATTERN
 from podium.models.user import User
 
 
@@ -24,7 +25,7 @@ class Event(ormar.Model):
             airtable_id_check(),
             ormar.CheckColumns("char_length(btrim(name)) >= 1", name="name_not_blank"),
             ormar.CheckColumns("slug ~ '^[-a-z0-9]{1,50}$'", name="slug_format"),
-            ormar.CheckColumns("join_code ~ '^[A-Z0-9]{4,16}$'", name="join_code_format"),
+            ormar.CheckColumns(f"join_code ~ '{JOIN_CODE_PATTERN}'", name="join_code_format"),
             ormar.IndexColumns("owner_id", name="ix_events_owner_id"),
         ],
     )

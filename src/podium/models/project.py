@@ -14,6 +14,7 @@ from podium.models.base import (
     seq_field,
     timestamp_field,
 )
+from podium.models.constraints import JOIN_CODE_PATTERN
 from podium.models.event import Event
 from podium.models.user import User
 
@@ -25,7 +26,7 @@ class Project(ormar.Model):
             airtable_id_check(),
             ormar.CheckColumns("char_length(btrim(name)) >= 1", name="name_not_blank"),
             ormar.CheckColumns("hours_spent >= 0", name="hours_spent_not_negative"),
-            ormar.CheckColumns("join_code ~ '^[A-Z0-9]{4,16}$'", name="join_code_format"),
+            ormar.CheckColumns(f"join_code ~ '{JOIN_CODE_PATTERN}'", name="join_code_format"),
             # Target of the votes' (project_id, event_id) key: a vote's event is its project's.
             ormar.UniqueColumns("id", "event_id", name="uq_projects_id_event_id"),
             ormar.IndexColumns("event_id", name="ix_projects_event_id"),

@@ -11,10 +11,11 @@ from typing import Any
 import sqlalchemy
 from sqlalchemy.exc import IntegrityError
 
-from podium.db import database
+from podium.db import database, violation
 from podium.errors import ApiError, conflict, not_found
 from podium.ids import Entity
 from podium.models import Event, User
+from podium.models.constraints import Constraint
 from podium.public_ids import decode_id, public_id
 from podium.schemas.events import (
     EventCreate,
@@ -25,11 +26,7 @@ from podium.schemas.events import (
     UserEvents,
 )
 from podium.services.access import max_votes_per_user
-from podium.services.join_codes import (
-    normalise_join_code,
-    violated_constraint,
-    with_unique_join_code,
-)
+from podium.services.join_codes import normalise_join_code, with_unique_join_code
 
 SLUG_MAX_LENGTH = 50
 # Every query returns a bounded number of rows: the ceiling of GET /events/'s two lists.
@@ -165,9 +162,9 @@ async def create_event(owner: User, data: EventCreate) -> EventPrivate:
         )
 
     try:
-        event = await with_unique_join_code(insert, "uq_events_join_code")
+        event = await with_unique_join_code(insert, Constraint.EVENTS_JOIN_CODE)
     except IntegrityError as exc:
-        if violated_constraint(exc) == "uq_events_slug":
+        if violation(exc).constraint == Constraint.EVENTS_SLUG:
             raise conflict(
                 "slug_taken",
                 f"an event with the URL slug '{slug}' already exists; choose another name",
@@ -192,11 +189,14 @@ async def attend_event(user: User, join_code: str, referral: str) -> EventPublic
     """Join the event with this code; a non-empty referral is stored with the attendance."""
     conn = database.get_transaction_connection()
     assert conn is not None, "attend_event needs the request's transaction"
+    code = normalise_join_code(join_code)
     # FOR KEY SHARE: the event cannot be deleted between finding it and joining it.
-    event_id = await conn.scalar(
-        sqlalchemy.text("SELECT id FROM events WHERE join_code = :code FOR KEY SHARE"),
-        {"code": normalise_join_code(join_code)},
-    )
+    event_id: uuid.UUID | None = None
+    if code is not None:
+        event_id = await conn.scalar(
+            sqlalchemy.text("SELECT id FROM events WHERE join_code = :code FOR KEY SHARE"),
+            {"code": code},
+        )
     if event_id is None:
         raise ApiError(404, "not_found", "no event has this join code")
     # ON CONFLICT waits for a concurrent join by the same user to finish, then inserts nothing:
@@ -204,7 +204,7 @@ async def attend_event(user: User, join_code: str, referral: str) -> EventPublic
     joined = await conn.scalar(
         sqlalchemy.text(
             "INSERT INTO event_attendees (event_id, user_id) VALUES (:event, :user) "
-            "ON CONFLICT ON CONSTRAINT uq_event_attendees_event_id_user_id DO NOTHING "
+            f"ON CONFLICT ON CONSTRAINT {Constraint.ATTENDEES_EVENT_USER} DO NOTHING "
             "RETURNING id"
         ),
         {"event": event_id, "user": user.pk},

@@ -6,15 +6,18 @@ code inside a savepoint, so the request's transaction survives the failed insert
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 
-from podium.db import database
+from podium.db import database, violation
+from podium.models.constraints import JOIN_CODE_PATTERN, Constraint
 
-# No 0/O, 1/I/L: codes are read aloud and copied from slides.
+# The codes v2 makes: no 0/O, 1/I/L, as they are read aloud and copied from slides. Codes
+# accepted are any the database holds (JOIN_CODE_PATTERN): v1's codes used every letter.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 6
 # 31**6 ≈ 8.9e8 codes: a clash is rare, five in a row means something else is wrong.
@@ -31,24 +34,20 @@ def new_join_code() -> str:
     return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
 
 
-def normalise_join_code(value: str) -> str:
-    """What a person typed, in the stored form: codes match case-insensitively."""
-    return value.strip().upper()
+_STORED_FORM = re.compile(JOIN_CODE_PATTERN)
 
 
-def violated_constraint(exc: IntegrityError) -> str | None:
-    """The name of the constraint a failed statement broke (asyncpg's error is the cause)."""
-    error: BaseException | None = exc.orig
-    while error is not None:
-        name = getattr(error, "constraint_name", None)
-        if isinstance(name, str):
-            return name
-        error = error.__cause__
-    return None
+def normalise_join_code(value: str) -> str | None:
+    """What a person typed, in the stored form (codes match case-insensitively); None when it
+    cannot be anyone's code, so no query is spent on it."""
+    code = value.strip().upper()
+    return code if _STORED_FORM.match(code) else None
 
 
 async def with_unique_join_code(
-    insert: Callable[[str], Awaitable[T]], constraint: str, attempts: int = JOIN_CODE_ATTEMPTS
+    insert: Callable[[str], Awaitable[T]],
+    constraint: Constraint,
+    attempts: int = JOIN_CODE_ATTEMPTS,
 ) -> T:
     """Run `insert(code)` with fresh codes until none clashes on `constraint`.
 
@@ -62,6 +61,6 @@ async def with_unique_join_code(
             async with database.transaction():
                 return await insert(new_join_code())
         except IntegrityError as exc:
-            if violated_constraint(exc) != constraint:
+            if violation(exc).constraint != constraint:
                 raise
     raise JoinCodesExhausted(f"no free join code after {attempts} attempts")

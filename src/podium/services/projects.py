@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa_exc
 from podium import db
 from podium.errors import ApiError, bad_request, conflict, not_found
 from podium.models import Event, Project, ProjectCollaborator, User
+from podium.models.constraints import Constraint, SqlState
 from podium.schemas.projects import (
     ProjectCreate,
     ProjectFields,
@@ -19,23 +20,10 @@ from podium.schemas.projects import (
 )
 from podium.services import leaderboard
 from podium.services.access import is_attendee
-from podium.services.join_codes import with_unique_join_code
+from podium.services.join_codes import normalise_join_code, with_unique_join_code
 
 projects = Project.ormar_config.table
 collaborators = ProjectCollaborator.ormar_config.table
-
-# What the database accepts (a CHECK constraint); anything else cannot name a project.
-_JOIN_CODE_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-_JOIN_CODE_LENGTHS = range(4, 17)
-
-UNIQUE_VIOLATION = "23505"
-FOREIGN_KEY_VIOLATION = "23503"
-
-
-def _violation(error: sa_exc.IntegrityError) -> tuple[str | None, str | None]:
-    """(SQLSTATE, constraint name) of a failed statement, as asyncpg reports them."""
-    cause = getattr(error.orig, "__cause__", None)
-    return getattr(cause, "sqlstate", None), getattr(cause, "constraint_name", None)
 
 
 def _require_project_owner(project: Project, user: User) -> None:
@@ -112,9 +100,9 @@ async def _insert_project(values: dict[str, Any]) -> uuid.UUID:
         return project_id
 
     try:
-        return await with_unique_join_code(insert, "uq_projects_join_code")
+        return await with_unique_join_code(insert, Constraint.PROJECTS_JOIN_CODE)
     except sa_exc.IntegrityError as error:
-        if _violation(error)[0] == FOREIGN_KEY_VIOLATION:
+        if db.violation(error).sqlstate == SqlState.FOREIGN_KEY_VIOLATION:
             raise not_found("event") from None  # deleted while we were checking
         raise
 
@@ -151,16 +139,9 @@ async def delete_project(project: Project, user: User) -> None:
         await conn.execute(sqlalchemy.delete(projects).where(projects.c.id == project.pk))
 
 
-def _normalised_join_code(join_code: str) -> str | None:
-    code = join_code.strip().upper()
-    if len(code) not in _JOIN_CODE_LENGTHS or not set(code) <= _JOIN_CODE_CHARS:
-        return None
-    return code
-
-
 async def join_project(user: User, join_code: str) -> ProjectPrivate:
     """Add the caller as a collaborator of the project with this join code."""
-    code = _normalised_join_code(join_code)
+    code = normalise_join_code(join_code)
     project = await Project.objects.get_or_none(join_code=code) if code else None
     if project is None:
         raise not_found("project with this join code")
@@ -180,10 +161,10 @@ async def join_project(user: User, join_code: str) -> ProjectPrivate:
                 )
             )
     except sa_exc.IntegrityError as error:
-        sqlstate, _ = _violation(error)
-        if sqlstate == UNIQUE_VIOLATION:
+        sqlstate = db.violation(error).sqlstate
+        if sqlstate == SqlState.UNIQUE_VIOLATION:
             raise already from None
-        if sqlstate == FOREIGN_KEY_VIOLATION:
+        if sqlstate == SqlState.FOREIGN_KEY_VIOLATION:
             raise not_found("project with this join code") from None
         raise
     return await _private(project.pk)

@@ -32,6 +32,7 @@ from podium.config import Settings
 from podium.errors import ApiError, not_found
 from podium.ids import Entity
 from podium.models import Project, User
+from podium.models.constraints import SqlState
 from podium.public_ids import decode_id, public_id
 from podium.schemas.projects import CheckStatus, ProjectCheck
 from podium.services.projects import is_member
@@ -44,8 +45,6 @@ _CHECK_ID = re.compile(CHECK_ID_PATTERN)
 UPSTREAM_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 MAX_UPSTREAM_BYTES = 1_000_000
-# SQLSTATE class 22: a value PostgreSQL cannot store (such as \u0000 in jsonb).
-DATA_EXCEPTION_CLASS = "22"
 
 projects = Project.ormar_config.table
 
@@ -131,8 +130,8 @@ async def _store_result(project: Project, check: UpstreamCheck) -> None:
                 .values(cached_auto_quality=check.result)
             )
     except sqlalchemy.exc.DBAPIError as error:
-        sqlstate = getattr(error.orig.__cause__, "sqlstate", None) if error.orig else None
-        if not str(sqlstate).startswith(DATA_EXCEPTION_CLASS):
+        sqlstate = db.violation(error).sqlstate or ""
+        if not sqlstate.startswith(SqlState.DATA_EXCEPTION_CLASS):
             raise
         # e.g. a \u0000 in a string, which jsonb refuses
         log.warning("review result for project %s not storable", project.pk, exc_info=True)

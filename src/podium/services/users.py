@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from podium.db import violation
 from podium.errors import ApiError, bad_request, conflict
 from podium.models import User
+from podium.models.constraints import Constraint
 from podium.schemas.users import UserCreate, UserUpdate
-
-EMAIL_UNIQUE_CONSTRAINT = "uq_users_email"
 
 
 def default_display_name(first_name: str, last_name: str) -> str:
@@ -22,17 +22,6 @@ def _email_taken() -> ApiError:
     return conflict("email_taken", "an account with this email already exists; log in instead")
 
 
-def _violated_constraint(exc: IntegrityError) -> str | None:
-    # SQLAlchemy wraps the driver's error; asyncpg's UniqueViolationError names the constraint.
-    error: BaseException | None = exc.orig
-    while error is not None:
-        name = getattr(error, "constraint_name", None)
-        if name:
-            return str(name)
-        error = error.__cause__
-    return None
-
-
 async def create_user(data: UserCreate) -> User:
     fields = data.model_dump()
     if not fields["display_name"]:
@@ -41,7 +30,7 @@ async def create_user(data: UserCreate) -> User:
         user = await User.objects.create(**fields)
     except IntegrityError as exc:
         # The unique index decides, so concurrent sign-ups for one address get exactly one 201.
-        if _violated_constraint(exc) == EMAIL_UNIQUE_CONSTRAINT:
+        if violation(exc).constraint == Constraint.USERS_EMAIL:
             raise _email_taken() from None
         raise
     # `seq` comes from a server default that ormar does not read back.

@@ -15,14 +15,14 @@ import sqlalchemy
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from podium.db import database
+from podium.db import database, violation
 from podium.errors import ApiError, bad_request, conflict, not_found
 from podium.ids import Entity
 from podium.models import User
+from podium.models.constraints import Constraint
 from podium.public_ids import public_id
 from podium.schemas.events import VoteCast, VotesCast
 from podium.services.access import max_votes_per_user
-from podium.services.join_codes import violated_constraint
 
 
 async def _rows(conn: AsyncConnection, sql: str, **params: Any) -> list[sqlalchemy.RowMapping]:
@@ -128,7 +128,7 @@ async def cast_votes(voter: User, event_seq: int, project_seqs: list[int]) -> Vo
             projects=[by_seq[seq]["id"] for seq in project_seqs],
         )
     except IntegrityError as exc:
-        if violated_constraint(exc) == "uq_votes_voter_id_project_id":
+        if violation(exc).constraint == Constraint.VOTES_VOTER_PROJECT:
             raise conflict("already_voted", "you already voted for one of these projects") from None
         raise
 
