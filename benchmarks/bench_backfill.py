@@ -34,8 +34,8 @@ from sqlalchemy.engine import make_url
 
 from podium import migrate
 from podium.backfill.airtable import AirtableSource, SourceConfig
-from podium.backfill.database import plain_url
 from podium.backfill.pipeline import Backfill, Result
+from podium.database_url import plain_url, sqlalchemy_url
 from podium.testing.airtable_base import generate_base
 
 FLOOR_TOLERANCE = 0.15
@@ -108,9 +108,7 @@ async def fresh_database(server_url: str) -> tuple[str, str]:
     finally:
         await conn.close()
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    await asyncio.to_thread(
-        migrate.upgrade, "postgresql+asyncpg://" + url.removeprefix("postgresql://")
-    )
+    await asyncio.to_thread(migrate.upgrade, sqlalchemy_url(url))
     return name, url
 
 

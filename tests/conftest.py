@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 from podium import migrate
 from podium.app import create_app
 from podium.config import Environment, Settings
+from podium.database_url import plain_url, sqlalchemy_url
 from podium.ids import DEVELOPMENT_ID_KEY
 from podium.models import User
 from podium.security import TokenType, create_token
@@ -70,7 +71,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pg_server() -> Iterator[PgServer]:
     given = os.environ.get("PODIUM_TEST_DATABASE_URL")
     if given:
-        yield PgServer(given.replace("postgresql+asyncpg://", "postgresql://"))
+        yield PgServer(plain_url(given))
         return
     from podium import embedded
 
@@ -107,7 +108,7 @@ async def migrated_template(pg_server: PgServer) -> AsyncIterator[str]:
 
 
 def _asyncpg_url(url: str) -> str:
-    return "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+    return sqlalchemy_url(url)
 
 
 async def _run_sync(fn: Callable[..., Any], *args: Any) -> Any:

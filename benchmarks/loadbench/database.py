@@ -15,6 +15,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from podium import migrate
+from podium.database_url import plain_url, sqlalchemy_url
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class BenchDatabase:
 
 
 def _plain(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    return plain_url(url)
 
 
 @asynccontextmanager
@@ -51,7 +52,7 @@ async def fresh_database(server_url: str | None, *, keep: bool) -> AsyncIterator
         await admin.close()
     try:
         # Alembic's env.py runs its own event loop: keep it off this one.
-        await asyncio.to_thread(migrate.upgrade, "postgresql+asyncpg://" + url.split("://", 1)[1])
+        await asyncio.to_thread(migrate.upgrade, sqlalchemy_url(url))
         where = "embedded" if embedded_server else str(make_url(admin_url).host or "socket")
         yield BenchDatabase(url=url, server_version=str(version), where=where)
     finally:

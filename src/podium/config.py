@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from podium.database_url import is_postgres_url, plain_url, sqlalchemy_url
+
 # Where a browser app runs in development (Vite's and SvelteKit's default port).
 DEVELOPMENT_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
 
@@ -64,12 +66,9 @@ class Settings(BaseSettings):
     def _async_driver(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        for prefix in ("postgresql://", "postgres://"):
-            if value.startswith(prefix):
-                return "postgresql+asyncpg://" + value[len(prefix) :]
-        if not value.startswith("postgresql+asyncpg://"):
+        if not is_postgres_url(value):
             raise ValueError("DATABASE_URL must be a postgresql:// or postgresql+asyncpg:// URL")
-        return value
+        return sqlalchemy_url(value)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -167,7 +166,7 @@ class Settings(BaseSettings):
         """The URL in its plain `postgresql://` form, for asyncpg and psql."""
         if self.database_url is None:
             return None
-        return "postgresql://" + self.database_url.removeprefix("postgresql+asyncpg://")
+        return plain_url(self.database_url)
 
 
 def _origin_of(url: str) -> str:

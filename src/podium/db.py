@@ -15,8 +15,9 @@ import ormar
 import sqlalchemy
 from ormar.databases.connection import DatabaseConnection
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from podium.database_url import plain_url
 
 # Stable constraint names so Alembic sees the same names the models declare.
 NAMING_CONVENTION = {
@@ -72,7 +73,7 @@ class Database(DatabaseConnection):
     async def connect(self) -> None:
         await super().connect()
         self._reads = await asyncpg.create_pool(
-            make_url(self._url).set(drivername="postgresql").render_as_string(False),
+            plain_url(self._url),
             # Fixed size, no overflow: past it a read waits for a connection rather than
             # opening one (a connection costs a backend fork, far more than the wait).
             # Lazily, like SQLAlchemy's: the process starts (and /health answers 503) while

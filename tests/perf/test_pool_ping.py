@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy
 
 from podium import db
+from podium.database_url import sqlalchemy_url
 from podium.db import Database
 
 
@@ -19,7 +20,7 @@ async def _connected(database_url: str) -> AsyncIterator[Database]:
     """A Database with one connection per pool, connected for the block."""
     database = Database()
     database.configure(
-        "postgresql+asyncpg://" + database_url.removeprefix("postgresql://"),
+        sqlalchemy_url(database_url),
         pool_size=1,
         max_overflow=0,
     )

@@ -7,6 +7,7 @@ import asyncpg
 import pytest
 
 from podium import migrate
+from podium.database_url import plain_url, sqlalchemy_url
 from tests.conftest import PgServer
 
 
@@ -14,12 +15,12 @@ from tests.conftest import PgServer
 async def empty_database(pg_server: PgServer) -> str:
     name = f"podium_migrations_{secrets.token_hex(4)}"
     url = await pg_server.create_database(name)
-    yield "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+    yield sqlalchemy_url(url)
     await pg_server.drop_database(name)
 
 
 async def table_names(url: str) -> set[str]:
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    conn = await asyncpg.connect(plain_url(url))
     try:
         rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         return {row["tablename"] for row in rows}

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
+from podium import timestamps
 from podium.backfill.airtable import AirtableSource
 from podium.backfill.database import AnotherBackfillRunning
 from podium.backfill.pipeline import Backfill, Options, Result
@@ -98,10 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_since(text: str) -> datetime | None:
-    if text == "last":
-        return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    """`last` (the previous run's start) or an ISO time with a zone."""
+    return None if text == "last" else timestamps.parse_since(text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

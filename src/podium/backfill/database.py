@@ -20,6 +20,7 @@ import asyncpg
 
 from podium.backfill.plan import Existing, Pair, QuarantineEntry, Row
 from podium.backfill.tables import JOIN_TABLES, RECORD_TABLES, RecordTable
+from podium.database_url import plain_url
 
 LOCK_KEY = "podium.backfill"
 QUARANTINE_COLUMNS = (
@@ -37,14 +38,6 @@ QUARANTINE_COLUMNS = (
 
 class AnotherBackfillRunning(RuntimeError):
     """Another backfill process holds the lock on this database."""
-
-
-def plain_url(url: str) -> str:
-    """asyncpg wants postgresql://; DATABASE_URL may carry SQLAlchemy's +asyncpg form."""
-    for prefix in ("postgresql+asyncpg://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix) :]
-    return url
 
 
 async def connect(url: str) -> asyncpg.Connection:

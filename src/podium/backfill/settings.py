@@ -7,6 +7,7 @@ from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from podium.backfill.airtable import RetryPolicy, SourceConfig
+from podium.database_url import is_postgres_url
 
 AIRTABLE_API_URL = "https://api.airtable.com"
 
@@ -53,7 +54,7 @@ class BackfillSettings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _postgres(cls, value: str) -> str:
-        if not value.startswith(("postgresql://", "postgres://", "postgresql+asyncpg://")):
+        if not is_postgres_url(value):
             raise ValueError("must be a postgresql:// URL")
         return value
 

@@ -33,7 +33,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
+from podium import timestamps
 from podium.airtable_v1 import TABLES
 from podium.backfill import database as backfill_db
 from podium.backfill.airtable import AirtableSource
@@ -374,13 +375,6 @@ def _add_legacy_votes(
 # -- command line ------------------------------------------------------------------------------
 
 
-def parse_since(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"--since {text!r} has no time zone; write it in UTC, e.g. {text}Z")
-    return moment.astimezone(UTC)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rollback_to_airtable.py",
@@ -447,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings: BackfillSettings = load_settings()
         options = Options(
-            since=parse_since(arguments.since),
+            since=timestamps.parse_since(arguments.since),
             dry_run=arguments.dry_run,
             delete=not arguments.no_delete,
             max_deletes=arguments.max_deletes,

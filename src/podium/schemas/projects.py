@@ -29,23 +29,11 @@ MAX_HOURS_SPENT = 10_000
 _http_url = TypeAdapter(HttpUrl)
 
 
-def _storable(value: str) -> str:
-    # PostgreSQL text cannot hold NUL, and a lone surrogate (valid in JSON) cannot be encoded
-    # as UTF-8: both would otherwise fail in the database as a 500.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("must be valid Unicode (no lone surrogates)") from None
-    return value
-
-
 def _web_url(value: str) -> str:
     """An http(s) URL in its normalised form (what was validated is what is stored)."""
     if len(value) > MAX_URL_LENGTH:
         raise ValueError(f"must be at most {MAX_URL_LENGTH} characters")
-    normalised = str(_http_url.validate_python(_storable(value)))
+    normalised = str(_http_url.validate_python(value))
     if len(normalised) > MAX_URL_LENGTH:
         raise ValueError(f"must be at most {MAX_URL_LENGTH} characters")
     return normalised
@@ -57,14 +45,11 @@ def _optional_web_url(value: str | None) -> str:
     return _web_url(value.strip())
 
 
+# NUL and lone surrogates are refused for every body at once (schemas.common.RequestBody).
 ProjectName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
-    AfterValidator(_storable),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH)
 ]
-Description = Annotated[
-    str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH), AfterValidator(_storable)
-]
+Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION_LENGTH)]
 WebUrl = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1),

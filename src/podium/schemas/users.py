@@ -28,12 +28,6 @@ from podium.schemas.common import NullInSchema, RequestBody
 EMAIL_MAX_LENGTH = 254
 
 
-def _no_nul(value: Any) -> Any:
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
 def _null_as_empty(value: Any) -> Any:
     # v1 clients send null for the profile fields a user left empty.
     return "" if value is None else value
@@ -55,7 +49,6 @@ def _not_in_future(value: date | None) -> date | None:
     return value
 
 
-NoNul = BeforeValidator(_no_nul)
 NullAsEmpty = BeforeValidator(_null_as_empty)
 NULL_IN_SCHEMA = NullInSchema()
 
@@ -66,14 +59,14 @@ def _text(max_length: int, min_length: int = 0) -> StringConstraints:
 
 # Constraints come first so pydantic applies them to the stripped string; the before-validators
 # wrap them (the last listed runs first).
-FirstName = Annotated[str, _text(50, min_length=1), NoNul]
+FirstName = Annotated[str, _text(50, min_length=1)]
 # Optional profile text: null and "" both mean "not given".
-LastName = Annotated[str, _text(100), NoNul, NullAsEmpty, NULL_IN_SCHEMA]
-DisplayName = Annotated[str, _text(100), NoNul, NullAsEmpty, NULL_IN_SCHEMA]
-Phone = Annotated[str, _text(50), NoNul, NullAsEmpty, NULL_IN_SCHEMA]
-Street = Annotated[str, _text(200), NoNul, NullAsEmpty, NULL_IN_SCHEMA]
-Place = Annotated[str, _text(100), NoNul, NullAsEmpty, NULL_IN_SCHEMA]
-ZipCode = Annotated[str, _text(20), NoNul, NullAsEmpty, NULL_IN_SCHEMA]
+LastName = Annotated[str, _text(100), NullAsEmpty, NULL_IN_SCHEMA]
+DisplayName = Annotated[str, _text(100), NullAsEmpty, NULL_IN_SCHEMA]
+Phone = Annotated[str, _text(50), NullAsEmpty, NULL_IN_SCHEMA]
+Street = Annotated[str, _text(200), NullAsEmpty, NULL_IN_SCHEMA]
+Place = Annotated[str, _text(100), NullAsEmpty, NULL_IN_SCHEMA]
+ZipCode = Annotated[str, _text(20), NullAsEmpty, NULL_IN_SCHEMA]
 
 
 def _iso_date_text(value: object) -> object:
@@ -92,7 +85,7 @@ BirthDate = Annotated[
 ]
 
 # A new address must be well-formed; like every stored email it is stripped and lower-cased.
-NewEmail = Annotated[EmailStr, AfterValidator(_lower), BeforeValidator(_strip), NoNul]
+NewEmail = Annotated[EmailStr, AfterValidator(_lower), BeforeValidator(_strip)]
 
 # An address to look up is only normalised, so a v1 address email-validator dislikes still works.
 LookupEmail = Annotated[
@@ -104,7 +97,6 @@ LookupEmail = Annotated[
         pattern=r"^[^@\s]+@[^@\s]+$",
     ),
     Field(examples=["ada@example.com"]),
-    NoNul,
 ]
 
 
