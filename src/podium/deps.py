@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from podium.config import Settings
 from podium.db import database
-from podium.errors import ApiError, not_found
+from podium.errors import ApiError, ErrorCode, not_found
 from podium.ids import Entity
 from podium.models import Event, Project, User
 from podium.public_ids import decode_id, id_schema
@@ -42,7 +42,7 @@ _bearer = HTTPBearer(auto_error=False, description="Access token from GET /verif
 
 
 def _unauthorized(message: str) -> ApiError:
-    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
+    return ApiError(401, ErrorCode.UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def get_current_user(

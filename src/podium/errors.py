@@ -7,6 +7,7 @@ Every error the API returns looks like `{"error": {"code": "...", "message": "..
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,8 +19,51 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 log = logging.getLogger(__name__)
 
 
+class ErrorCode(StrEnum):
+    """Every `error.code` the API sends: stable, for clients to switch on."""
+
+    ALREADY_ATTENDING = "already_attending"
+    ALREADY_MEMBER = "already_member"
+    ALREADY_VOTED = "already_voted"
+    BAD_REQUEST = "bad_request"
+    CORS_REFUSED = "cors_refused"
+    DATABASE_UNAVAILABLE = "database_unavailable"
+    DEMO_REQUIRED = "demo_required"
+    EMAIL_CHANGE_NOT_SUPPORTED = "email_change_not_supported"
+    EMAIL_TAKEN = "email_taken"
+    FORBIDDEN = "forbidden"
+    HTTP_ERROR = "http_error"
+    INTERNAL_ERROR = "internal_error"
+    INVALID_CURSOR = "invalid_cursor"
+    INVALID_TOKEN = "invalid_token"
+    LEADERBOARD_DISABLED = "leaderboard_disabled"
+    MAIL_NOT_CONFIGURED = "mail_not_configured"
+    MAIL_PROVIDER_FAILED = "mail_provider_failed"
+    MALFORMED_BODY = "malformed_body"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    NAME_WITHOUT_SLUG = "name_without_slug"
+    NOT_ACCEPTABLE = "not_acceptable"
+    NOT_ATTENDING = "not_attending"
+    NOT_FOUND = "not_found"
+    NOT_PROJECT_MEMBER = "not_project_member"
+    NOT_PROJECT_OWNER = "not_project_owner"
+    OWN_PROJECT = "own_project"
+    PROJECT_NOT_IN_EVENT = "project_not_in_event"
+    REQUEST_TOO_LARGE = "request_too_large"
+    REVIEW_SERVICE_FAILED = "review_service_failed"
+    REVIEW_SERVICE_UNAVAILABLE = "review_service_unavailable"
+    SLUG_TAKEN = "slug_taken"
+    TOO_MANY_LOGIN_REQUESTS = "too_many_login_requests"
+    UNAUTHORIZED = "unauthorized"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    USER_NOT_FOUND = "user_not_found"
+    VALIDATION_ERROR = "validation_error"
+    VOTE_LIMIT_EXCEEDED = "vote_limit_exceeded"
+    VOTING_CLOSED = "voting_closed"
+
+
 class ErrorDetail(BaseModel):
-    code: str
+    code: ErrorCode
     message: str
     details: list[dict[str, Any]] | None = None
 
@@ -32,7 +76,7 @@ class ApiError(Exception):
     def __init__(
         self,
         status_code: int,
-        code: str,
+        code: ErrorCode,
         message: str,
         *,
         headers: dict[str, str] | None = None,
@@ -47,24 +91,24 @@ class ApiError(Exception):
 
 
 def not_found(what: str) -> ApiError:
-    return ApiError(404, "not_found", f"{what} not found")
+    return ApiError(404, ErrorCode.NOT_FOUND, f"{what} not found")
 
 
 def forbidden(message: str) -> ApiError:
-    return ApiError(403, "forbidden", message)
+    return ApiError(403, ErrorCode.FORBIDDEN, message)
 
 
-def conflict(code: str, message: str) -> ApiError:
+def conflict(code: ErrorCode, message: str) -> ApiError:
     return ApiError(409, code, message)
 
 
-def bad_request(code: str, message: str) -> ApiError:
+def bad_request(code: ErrorCode, message: str) -> ApiError:
     return ApiError(400, code, message)
 
 
 def error_response(
     status_code: int,
-    code: str,
+    code: ErrorCode,
     message: str,
     *,
     headers: dict[str, str] | None = None,
@@ -85,19 +129,19 @@ def _jsonable_validation_errors(exc: RequestValidationError) -> list[dict[str, A
 
 
 _STATUS_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    413: "request_too_large",
-    415: "unsupported_media_type",
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    406: ErrorCode.NOT_ACCEPTABLE,
+    413: ErrorCode.REQUEST_TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
 def _malformed_body() -> JSONResponse:
-    return error_response(422, "malformed_body", "the request body is not valid JSON")
+    return error_response(422, ErrorCode.MALFORMED_BODY, "the request body is not valid JSON")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -117,7 +161,10 @@ def install_error_handlers(app: FastAPI) -> None:
         where = ".".join(str(part) for part in first["loc"])
         message = str(first["msg"])
         return error_response(
-            422, "validation_error", f"{where}: {message}" if where else message, details=details
+            422,
+            ErrorCode.VALIDATION_ERROR,
+            f"{where}: {message}" if where else message,
+            details=details,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -125,14 +172,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400 and "parsing the body" in str(exc.detail):
             # Malformed JSON is a malformed request like any other: the declared 422.
             return _malformed_body()
-        code = _STATUS_CODES.get(exc.status_code, "http_error")
+        code = _STATUS_CODES.get(exc.status_code, ErrorCode.HTTP_ERROR)
         headers: dict[str, str] | None = getattr(exc, "headers", None)
         return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return error_response(500, "internal_error", "something went wrong on our side")
+        return error_response(500, ErrorCode.INTERNAL_ERROR, "something went wrong on our side")
 
 
 def conditional_responses() -> dict[int | str, dict[str, Any]]:

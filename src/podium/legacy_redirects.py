@@ -10,7 +10,7 @@ import sqlalchemy
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from podium.db import database
-from podium.errors import error_response
+from podium.errors import ErrorCode, error_response
 from podium.ids import Entity, is_legacy_id
 from podium.public_ids import public_id
 from podium.spec_paths import spec_paths
@@ -58,7 +58,9 @@ class LegacyRedirects:
         value, entity, table = legacy
         short = await _short_id(table, entity, value)
         if short is None:
-            await error_response(404, "not_found", f"{entity} not found")(scope, receive, send)
+            await error_response(404, ErrorCode.NOT_FOUND, f"{entity} not found")(
+                scope, receive, send
+            )
             return
         segments = [short if part == value else part for part in scope["path"].split("/")]
         location = "/".join(segments)

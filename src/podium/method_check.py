@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from podium.errors import error_response
+from podium.errors import ErrorCode, error_response
 from podium.spec_paths import spec_paths
 
 _ALWAYS_ALLOWED = {"HEAD"}
@@ -30,7 +30,7 @@ class MethodCheck:
                         allow = ", ".join(sorted(path.methods))
                         response = error_response(
                             405,
-                            "method_not_allowed",
+                            ErrorCode.METHOD_NOT_ALLOWED,
                             f"{method} is not allowed here; allowed: {allow}",
                             headers={"Allow": allow},
                         )

@@ -10,7 +10,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from podium.errors import error_response
+from podium.errors import ErrorCode, error_response
 from podium.spec_paths import spec_paths
 
 # What a browser app sends and needs to read. No credentials: the API takes bearer tokens in
@@ -62,7 +62,7 @@ class Cors(CORSMiddleware):
         }
         return error_response(
             400,
-            "cors_refused",
+            ErrorCode.CORS_REFUSED,
             f"this cross-origin request is not allowed (its {refused})",
             headers=headers,
         )
@@ -113,7 +113,9 @@ class BodySizeLimit:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
-            413, "request_too_large", f"request bodies are limited to {self.max_bytes} bytes"
+            413,
+            ErrorCode.REQUEST_TOO_LARGE,
+            f"request bodies are limited to {self.max_bytes} bytes",
         )
         await response(scope, receive, send)
 
@@ -130,12 +132,16 @@ class RejectNulInUrl:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             if "\x00" in scope["path"]:
-                await error_response(404, "not_found", "no such resource")(scope, receive, send)
+                await error_response(404, ErrorCode.NOT_FOUND, "no such resource")(
+                    scope, receive, send
+                )
                 return
             query: bytes = scope.get("query_string", b"")
             if b"\x00" in unquote_to_bytes(query):
                 await error_response(
-                    422, "validation_error", "query parameters must not contain NUL characters"
+                    422,
+                    ErrorCode.VALIDATION_ERROR,
+                    "query parameters must not contain NUL characters",
                 )(scope, receive, send)
                 return
         await self.app(scope, receive, send)

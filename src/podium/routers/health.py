@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from podium.db import database
-from podium.errors import ApiError, error_responses
+from podium.errors import ApiError, ErrorCode, error_responses
 
 router = APIRouter(tags=["operations"])
 
@@ -29,6 +29,6 @@ async def health() -> Health:
                 await conn.execute(sqlalchemy.text("SELECT 1"))
     except Exception as exc:  # any failure to reach the database means "not healthy"
         raise ApiError(
-            503, "database_unavailable", f"database unreachable: {type(exc).__name__}"
+            503, ErrorCode.DATABASE_UNAVAILABLE, f"database unreachable: {type(exc).__name__}"
         ) from None
     return Health(status="ok", database="ok")

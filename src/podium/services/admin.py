@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy
 
 from podium.db import database
-from podium.errors import ApiError
+from podium.errors import ApiError, ErrorCode
 from podium.ids import Entity
 from podium.models import Event
 from podium.public_ids import public_id
@@ -113,4 +113,4 @@ async def remove_attendee(event: Event, user_seq: int) -> None:
     )
     if removed is None:
         # 400, not 404: the event exists; the request names someone who is not in it.
-        raise ApiError(400, "not_attending", "this user does not attend this event")
+        raise ApiError(400, ErrorCode.NOT_ATTENDING, "this user does not attend this event")

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from podium.config import Settings
 from podium.db import transaction
-from podium.errors import ApiError
+from podium.errors import ApiError, ErrorCode
 from podium.models import User
 from podium.security import InvalidToken, TokenType, create_token, read_token
 from podium.services.mail import MailNotConfigured, MailProviderFailed, send_login_link
@@ -49,7 +49,7 @@ async def request_login(settings: Settings, email: str, redirect: str | None) ->
     """Mail a login link to the user with this (normalised) email, within the throttle."""
     user = await User.objects.get_or_none(email=email)
     if user is None:
-        raise ApiError(404, "user_not_found", "no account uses this email; sign up first")
+        raise ApiError(404, ErrorCode.USER_NOT_FOUND, "no account uses this email; sign up first")
     async with transaction() as conn:
         # Serialise requests for one address (across workers) from the count to the insert.
         await conn.execute(
@@ -68,11 +68,13 @@ async def request_login(settings: Settings, email: str, redirect: str | None) ->
         except MailProviderFailed as exc:
             # Raising rolls the transaction back: a mail that was not sent uses no slot.
             raise ApiError(
-                502, "mail_provider_failed", f"could not send the login email ({exc}); try again"
+                502,
+                ErrorCode.MAIL_PROVIDER_FAILED,
+                f"could not send the login email ({exc}); try again",
             ) from None
         except MailNotConfigured as exc:
             raise ApiError(
-                503, "mail_not_configured", f"login email is not set up: {exc}"
+                503, ErrorCode.MAIL_NOT_CONFIGURED, f"login email is not set up: {exc}"
             ) from None
         await conn.execute(_RECORD_MAIL, {"email": user.email})
 
@@ -87,7 +89,7 @@ async def _check_throttle(conn: AsyncConnection, settings: Settings, email: str)
         retry_after = max(1, math.ceil(wait))
         raise ApiError(
             429,
-            "too_many_login_requests",
+            ErrorCode.TOO_MANY_LOGIN_REQUESTS,
             f"too many login emails for this address; try again in {retry_after} seconds",
             headers={"Retry-After": str(retry_after)},
         )
@@ -118,4 +120,4 @@ async def verify_login(settings: Settings, token: str) -> tuple[str, User]:
 
 
 def _invalid_token(message: str) -> ApiError:
-    return ApiError(401, "invalid_token", message)
+    return ApiError(401, ErrorCode.INVALID_TOKEN, message)

@@ -12,7 +12,7 @@ import sqlalchemy
 from sqlalchemy.exc import IntegrityError
 
 from podium.db import database, violation
-from podium.errors import ApiError, conflict, not_found
+from podium.errors import ApiError, ErrorCode, conflict, not_found
 from podium.ids import Entity
 from podium.models import Event, User
 from podium.models.constraints import Constraint
@@ -152,7 +152,7 @@ async def create_event(owner: User, data: EventCreate) -> EventPrivate:
     if not slug:
         raise ApiError(
             422,
-            "name_without_slug",
+            ErrorCode.NAME_WITHOUT_SLUG,
             "the event name needs at least one letter or digit (a-z, 0-9): its URL is made from it",
         )
 
@@ -166,7 +166,7 @@ async def create_event(owner: User, data: EventCreate) -> EventPrivate:
     except IntegrityError as exc:
         if violation(exc).constraint == Constraint.EVENTS_SLUG:
             raise conflict(
-                "slug_taken",
+                ErrorCode.SLUG_TAKEN,
                 f"an event with the URL slug '{slug}' already exists; choose another name",
             ) from None
         raise
@@ -198,7 +198,7 @@ async def attend_event(user: User, join_code: str, referral: str) -> EventPublic
             {"code": code},
         )
     if event_id is None:
-        raise ApiError(404, "not_found", "no event has this join code")
+        raise ApiError(404, ErrorCode.NOT_FOUND, "no event has this join code")
     # ON CONFLICT waits for a concurrent join by the same user to finish, then inserts nothing:
     # exactly one of any number of simultaneous joins succeeds, the rest see `already_attending`.
     joined = await conn.scalar(
@@ -210,7 +210,7 @@ async def attend_event(user: User, join_code: str, referral: str) -> EventPublic
         {"event": event_id, "user": user.pk},
     )
     if joined is None:
-        raise conflict("already_attending", "you already attend this event")
+        raise conflict(ErrorCode.ALREADY_ATTENDING, "you already attend this event")
     content = referral.strip()
     if content:
         await conn.execute(

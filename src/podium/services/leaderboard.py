@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql
 
 from podium.conditional import keyed_etag
 from podium.db import database
-from podium.errors import ApiError
+from podium.errors import ApiError, ErrorCode
 from podium.ids import Entity
 from podium.models import Event, Project, ProjectCollaborator, User, Vote
 from podium.public_ids import public_id
@@ -269,7 +269,9 @@ async def _revisions(event_id: uuid.UUID) -> tuple[int, int]:
 def _require_public_leaderboard(event: Event, leaderboard: bool) -> None:
     if leaderboard and not event.leaderboard_enabled:
         raise ApiError(
-            403, "leaderboard_disabled", "the organiser has not enabled this event's leaderboard"
+            403,
+            ErrorCode.LEADERBOARD_DISABLED,
+            "the organiser has not enabled this event's leaderboard",
         )
 
 

@@ -18,7 +18,7 @@ from fastapi import Depends, Query
 from sqlalchemy.engine import RowMapping
 
 from podium.db import database
-from podium.errors import ApiError
+from podium.errors import ApiError, ErrorCode
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -41,7 +41,7 @@ class PageRequest:
 
 def _invalid_cursor() -> ApiError:
     return ApiError(
-        422, "invalid_cursor", "cursor is not one this API returned; omit it to start over"
+        422, ErrorCode.INVALID_CURSOR, "cursor is not one this API returned; omit it to start over"
     )
 
 

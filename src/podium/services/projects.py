@@ -9,7 +9,7 @@ import sqlalchemy
 from sqlalchemy import exc as sa_exc
 
 from podium import db
-from podium.errors import ApiError, bad_request, conflict, not_found
+from podium.errors import ApiError, ErrorCode, bad_request, conflict, not_found
 from podium.models import Event, Project, ProjectCollaborator, User
 from podium.models.constraints import Constraint, SqlState
 from podium.schemas.projects import (
@@ -28,7 +28,7 @@ collaborators = ProjectCollaborator.ormar_config.table
 
 def _require_project_owner(project: Project, user: User) -> None:
     if project.owner.pk != user.pk:
-        raise ApiError(403, "not_project_owner", "only the project's owner may do this")
+        raise ApiError(403, ErrorCode.NOT_PROJECT_OWNER, "only the project's owner may do this")
 
 
 async def is_member(project_id: uuid.UUID, owner_id: uuid.UUID, user: User) -> bool:
@@ -46,7 +46,7 @@ async def is_member(project_id: uuid.UUID, owner_id: uuid.UUID, user: User) -> b
 
 def _checked_demo(event: Event, demo: str | None) -> str:
     if not demo and not event.demo_links_optional:
-        raise bad_request("demo_required", "this event requires a demo link")
+        raise bad_request(ErrorCode.DEMO_REQUIRED, "this event requires a demo link")
     return demo or ""
 
 
@@ -113,7 +113,9 @@ async def create_project(owner: User, data: ProjectCreate) -> ProjectPrivate:
     if event is None:
         raise not_found("event")
     if not await is_attendee(event.pk, owner.pk):
-        raise ApiError(403, "not_attending", "you must attend the event to submit a project")
+        raise ApiError(
+            403, ErrorCode.NOT_ATTENDING, "you must attend the event to submit a project"
+        )
     values = _editable_values(data, event)
     project_id = await _insert_project({**values, "owner_id": owner.pk, "event_id": event.pk})
     return await _private(project_id)
@@ -147,9 +149,9 @@ async def join_project(user: User, join_code: str) -> ProjectPrivate:
         raise not_found("project with this join code")
     if not await is_attendee(project.event.pk, user.pk):
         raise ApiError(
-            403, "not_attending", "you must attend the project's event to join the project"
+            403, ErrorCode.NOT_ATTENDING, "you must attend the project's event to join the project"
         )
-    already = conflict("already_member", "you are already a member of this project")
+    already = conflict(ErrorCode.ALREADY_MEMBER, "you are already a member of this project")
     if project.owner.pk == user.pk:
         raise already
     try:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from podium import db
 from podium.config import Settings
-from podium.errors import ApiError, not_found
+from podium.errors import ApiError, ErrorCode, not_found
 from podium.ids import Entity
 from podium.models import Project, User
 from podium.models.constraints import SqlState
@@ -64,14 +64,14 @@ class UpstreamCheck(BaseModel):
 def _unavailable() -> ApiError:
     return ApiError(
         503,
-        "review_service_unavailable",
+        ErrorCode.REVIEW_SERVICE_UNAVAILABLE,
         "quality checks are not available: the review service is not configured "
         "(PODIUM_REVIEW_FACTORY_URL and PODIUM_REVIEW_FACTORY_TOKEN)",
     )
 
 
 def _failed(reason: str) -> ApiError:
-    return ApiError(502, "review_service_failed", f"the review service failed: {reason}")
+    return ApiError(502, ErrorCode.REVIEW_SERVICE_FAILED, f"the review service failed: {reason}")
 
 
 def _client(settings: Settings) -> httpx.AsyncClient:
@@ -113,7 +113,9 @@ def _parse(response: httpx.Response) -> UpstreamCheck:
 async def _require_member(project: Project, user: User) -> None:
     if not await is_member(project.pk, project.owner.pk, user):
         raise ApiError(
-            403, "not_project_member", "only the project's owner and collaborators may do this"
+            403,
+            ErrorCode.NOT_PROJECT_MEMBER,
+            "only the project's owner and collaborators may do this",
         )
 
 

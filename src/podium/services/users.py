@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from podium.db import violation
-from podium.errors import ApiError, bad_request, conflict
+from podium.errors import ApiError, ErrorCode, bad_request, conflict
 from podium.models import User
 from podium.models.constraints import Constraint
 from podium.schemas.users import UserCreate, UserUpdate
@@ -19,7 +19,9 @@ def default_display_name(first_name: str, last_name: str) -> str:
 
 
 def _email_taken() -> ApiError:
-    return conflict("email_taken", "an account with this email already exists; log in instead")
+    return conflict(
+        ErrorCode.EMAIL_TAKEN, "an account with this email already exists; log in instead"
+    )
 
 
 async def create_user(data: UserCreate) -> User:
@@ -47,7 +49,8 @@ async def update_user(user: User, data: UserUpdate) -> User:
     email = changes.pop("email", None)
     if email is not None and email != user.email:
         raise bad_request(
-            "email_change_not_supported", "the email is your login and cannot be changed here"
+            ErrorCode.EMAIL_CHANGE_NOT_SUPPORTED,
+            "the email is your login and cannot be changed here",
         )
     if "display_name" in changes and not changes["display_name"]:
         changes["display_name"] = default_display_name(

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from podium.db import database, violation
-from podium.errors import ApiError, bad_request, conflict, not_found
+from podium.errors import ApiError, ErrorCode, bad_request, conflict, not_found
 from podium.ids import Entity
 from podium.models import User
 from podium.models.constraints import Constraint
@@ -43,7 +43,7 @@ async def cast_votes(voter: User, event_seq: int, project_seqs: list[int]) -> Vo
         raise not_found("event")
     event_id = events[0]["id"]
     if not events[0]["votable"]:
-        raise ApiError(403, "voting_closed", "voting is not open for this event")
+        raise ApiError(403, ErrorCode.VOTING_CLOSED, "voting is not open for this event")
 
     # The serialising lock: one voter, one event, one request at a time.
     attendance = await _rows(
@@ -53,7 +53,7 @@ async def cast_votes(voter: User, event_seq: int, project_seqs: list[int]) -> Vo
         user=voter.pk,
     )
     if not attendance:
-        raise ApiError(403, "not_attending", "only attendees of the event may vote")
+        raise ApiError(403, ErrorCode.NOT_ATTENDING, "only attendees of the event may vote")
 
     # FOR KEY SHARE: a project found here cannot be deleted before its vote is stored.
     projects = await _rows(
@@ -77,14 +77,14 @@ async def cast_votes(voter: User, event_seq: int, project_seqs: list[int]) -> Vo
     for seq in project_seqs:
         if by_seq[seq]["event_id"] != event_id:
             raise bad_request(
-                "project_not_in_event",
+                ErrorCode.PROJECT_NOT_IN_EVENT,
                 f"project {public_id(Entity.PROJECT, seq)} is not part of this event",
             )
     for seq in project_seqs:
         if by_seq[seq]["own"]:
             raise ApiError(
                 403,
-                "own_project",
+                ErrorCode.OWN_PROJECT,
                 f"you cannot vote for project {public_id(Entity.PROJECT, seq)}: it is your own",
             )
 
@@ -105,12 +105,13 @@ async def cast_votes(voter: User, event_seq: int, project_seqs: list[int]) -> Vo
     for seq in project_seqs:
         if seq in voted:
             raise conflict(
-                "already_voted", f"you already voted for project {public_id(Entity.PROJECT, seq)}"
+                ErrorCode.ALREADY_VOTED,
+                f"you already voted for project {public_id(Entity.PROJECT, seq)}",
             )
     if len(voted) + len(project_seqs) > limit:
         left = limit - len(voted)
         raise bad_request(
-            "vote_limit_exceeded",
+            ErrorCode.VOTE_LIMIT_EXCEEDED,
             f"this event allows {limit} vote(s) per attendee; you have {left} left "
             f"and asked for {len(project_seqs)}",
         )
@@ -129,7 +130,9 @@ async def cast_votes(voter: User, event_seq: int, project_seqs: list[int]) -> Vo
         )
     except IntegrityError as exc:
         if violation(exc).constraint == Constraint.VOTES_VOTER_PROJECT:
-            raise conflict("already_voted", "you already voted for one of these projects") from None
+            raise conflict(
+                ErrorCode.ALREADY_VOTED, "you already voted for one of these projects"
+            ) from None
         raise
 
     vote_of = {row["project_id"]: row for row in created}
