@@ -50,7 +50,7 @@ def postgres_server() -> Iterator[str]:
     if given:
         yield plain_url(given)
         return
-    from podium import embedded
+    from podium.dev import embedded
 
     server = embedded.start(
         Path(tempfile.mkdtemp(prefix="podium-bench-")) / "pgdata", delete_on_stop=True

@@ -73,7 +73,7 @@ def pg_server() -> Iterator[PgServer]:
     if given:
         yield PgServer(plain_url(given))
         return
-    from podium import embedded
+    from podium.dev import embedded
 
     data_dir = Path(tempfile.mkdtemp(prefix="podium-test-")) / "pgdata"
     server = embedded.start(data_dir, delete_on_stop=True)

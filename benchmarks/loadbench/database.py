@@ -35,7 +35,7 @@ async def fresh_database(server_url: str | None, *, keep: bool) -> AsyncIterator
     embedded_server = None
     temporary: Path | None = None
     if server_url is None:
-        from podium import embedded
+        from podium.dev import embedded
 
         temporary = Path(tempfile.mkdtemp(prefix="podium-bench-"))
         data_dir = temporary / "pgdata"

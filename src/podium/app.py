@@ -16,9 +16,9 @@ from starlette_compress import CompressMiddleware
 from podium.config import Settings
 from podium.db import database
 from podium.errors import install_error_handlers
-from podium.legacy_redirects import LegacyRedirects
-from podium.method_check import MethodCheck
-from podium.middleware import BodySizeLimit, Cors, RejectNulInUrl
+from podium.http.legacy_redirects import LegacyRedirects
+from podium.http.method_check import MethodCheck
+from podium.http.middleware import BodySizeLimit, Cors, RejectNulInUrl
 from podium.public_ids import configure_codec
 from podium.routers import admin, auth, events, health, legacy, projects, users
 

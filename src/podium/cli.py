@@ -36,7 +36,7 @@ def _database_url(data_dir: Path) -> Iterator[str]:
     if os.environ.get("DATABASE_URL"):
         yield os.environ["DATABASE_URL"]
         return
-    from podium import embedded
+    from podium.dev import embedded
 
     server = embedded.start(data_dir)
     # uvicorn re-raises SIGTERM after its graceful shutdown; make it an exit that runs `finally`.
@@ -55,14 +55,14 @@ def _psql_help(url: str) -> str:
     """How to open psql on the development database (the embedded one ships its own psql)."""
     if os.environ.get("DATABASE_URL"):
         return f"  Database: {url}\n"
-    from podium import embedded
+    from podium.dev import embedded
 
     return f"  psql on it (another terminal, while this runs): {embedded.psql_path()} '{url}'\n"
 
 
 def cmd_dev(args: argparse.Namespace) -> None:
-    from podium import demo
     from podium.app import create_app
+    from podium.dev import demo
 
     with _database_url(Path(args.data_dir)) as url:
         settings = _settings(env=Environment.DEVELOPMENT, database_url=url)

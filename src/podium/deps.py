@@ -18,6 +18,7 @@ from podium.ids import Entity
 from podium.models import Event, Project, User
 from podium.public_ids import decode_id, id_schema
 from podium.security import InvalidToken, TokenType, read_token
+from podium.services.access import require_owner
 
 
 # async: FastAPI runs a plain `def` dependency in a worker thread, a hand-off per request.
@@ -91,7 +92,7 @@ async def fetch_model(model: type[M], column: str, value: object) -> M | None:
 async def load_by_public_id(entity: Entity, model: type[M], value: str, what: str) -> M:
     """The row a path ID names: one indexed lookup, 404 for anything else.
 
-    v1 record ids never get here: podium.legacy_redirects answers them with a 308 first.
+    v1 record ids never get here: podium.http.legacy_redirects answers them with a 308 first.
     """
     seq = decode_id(entity, value)
     if seq is None:
@@ -122,3 +123,15 @@ async def load_user(user_id: Annotated[str, _path_id(Entity.USER)]) -> User:
 PathEvent = Annotated[Event, Depends(load_event)]
 PathProject = Annotated[Project, Depends(load_project)]
 PathUser = Annotated[User, Depends(load_user)]
+
+# A path event ID resolved by the handler itself (a malformed one is a 404, like PathEvent's).
+EventPathId = Annotated[str, _path_id(Entity.EVENT)]
+
+
+async def load_owned_event(user: CurrentUser, event: PathEvent) -> Event:
+    require_owner(event, user)
+    return event
+
+
+# The path's event, for its owner only: 401 without a token, 404 unknown, 403 anyone else.
+OwnedEvent = Annotated[Event, Depends(load_owned_event)]

@@ -183,7 +183,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def conditional_responses() -> dict[int | str, dict[str, Any]]:
-    """The `responses=` entry of a route that answers `If-None-Match` (podium.conditional)."""
+    """The `responses=` entry of a route that answers `If-None-Match` (podium.http.conditional)."""
     return {
         200: {
             "headers": {

@@ -91,7 +91,7 @@ def _database(workdir: Path) -> Iterator[str]:
     if given:
         yield given
         return
-    from podium import embedded
+    from podium.dev import embedded
 
     server = embedded.start(workdir / "pgdata", delete_on_stop=True)
     try:

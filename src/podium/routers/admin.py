@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from podium.deps import DbTransaction
-from podium.errors import error_responses
-from podium.routers.events import OwnedEvent
+from podium.deps import DbTransaction, OwnedEvent, SettingsDep
+from podium.errors import conditional_responses, error_responses
+from podium.http import conditional
 from podium.schemas.admin import AttendeePrivate, ReferralAdmin, RemoveAttendee, VoteAdmin
 from podium.schemas.common import Page
 from podium.schemas.events import EventPrivate
+from podium.schemas.projects import ProjectAdmin
 from podium.services import admin as service
+from podium.services import leaderboard
 from podium.services.events import private_view
 from podium.services.pagination import PageParams
 
@@ -21,6 +23,22 @@ router = APIRouter(prefix="/events/admin/{event_id}", tags=["event admin"])
 async def get_admin_event(event: OwnedEvent) -> EventPrivate:
     """The owner's view of the event: join code, attendee count, votes per attendee."""
     return await private_view(event.pk)
+
+
+@router.get(
+    "/leaderboard",
+    response_model=list[ProjectAdmin],
+    responses={**conditional_responses(), **error_responses(401, 403, 404, 422)},
+)
+async def get_admin_leaderboard(
+    event: OwnedEvent, settings: SettingsDep, if_none_match: conditional.IfNoneMatch = None
+) -> Response:
+    """The event owner's leaderboard: every project by points, with join codes and emails."""
+    etag = await leaderboard.admin_leaderboard_etag(event, settings.id_key_value)
+    if conditional.is_fresh(if_none_match, etag):
+        return conditional.not_modified(etag, conditional.PRIVATE_CACHE)
+    body = await leaderboard.admin_leaderboard_json(event)
+    return conditional.json_with_etag(if_none_match, body, etag, conditional.PRIVATE_CACHE)
 
 
 @router.get(

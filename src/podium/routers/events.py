@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from podium import conditional
-from podium.deps import CurrentUser, DbTransaction, PathEvent
+from podium.deps import CurrentUser, DbTransaction, EventPathId, OwnedEvent
 from podium.errors import conditional_responses, error_responses
-from podium.ids import Entity
-from podium.models import Event
-from podium.public_ids import id_schema
+from podium.http import conditional
 from podium.schemas.events import (
     EventCreate,
     EventIdOfSlug,
@@ -24,21 +21,8 @@ from podium.schemas.events import (
 )
 from podium.services import events as service
 from podium.services import voting
-from podium.services.access import require_owner
 
 router = APIRouter(prefix="/events", tags=["events"])
-
-# A path event ID resolved by the handler itself (a malformed one is a 404, like PathEvent's).
-EventPathId = Annotated[str, Path(json_schema_extra=id_schema(Entity.EVENT))]
-
-
-async def load_owned_event(user: CurrentUser, event: PathEvent) -> Event:
-    require_owner(event, user)
-    return event
-
-
-# The path's event, for its owner only: 401 without a token, 404 unknown, 403 anyone else.
-OwnedEvent = Annotated[Event, Depends(load_owned_event)]
 
 
 @router.post(

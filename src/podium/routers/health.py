@@ -19,7 +19,7 @@ class Health(BaseModel):
     database: str
 
 
-# 422: a NUL in the query string is refused on every route (podium.middleware.RejectNulInUrl).
+# 422: a NUL in the query string is refused on every route (podium.http.middleware.RejectNulInUrl).
 @router.get("/health", response_model=Health, responses=error_responses(422, 503))
 async def health() -> Health:
     """Liveness and database reachability, for the platform's health check."""

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
 from podium.errors import error_responses, not_found
+from podium.http.legacy_redirects import LEGACY_REDIRECT_MAX_AGE
 from podium.ids import LEGACY_ID_PATTERN, is_legacy_id
-from podium.legacy_redirects import LEGACY_REDIRECT_MAX_AGE
 from podium.services.legacy import canonical_path
 
 router = APIRouter(tags=["legacy"])

@@ -7,12 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from podium import conditional
 from podium.deps import CurrentUser, DbTransaction, PathEvent, PathProject, SettingsDep
 from podium.errors import conditional_responses, error_responses
-from podium.routers.events import OwnedEvent
+from podium.http import conditional
 from podium.schemas.projects import (
-    ProjectAdmin,
     ProjectCheck,
     ProjectCheckStart,
     ProjectCreate,
@@ -51,22 +49,6 @@ async def list_event_projects(
         return conditional.not_modified(etag, conditional.PUBLIC_CACHE)
     body = await leaderboard.event_projects_json(event, leaderboard=leaderboard_order)
     return conditional.json_with_etag(if_none_match, body, etag)
-
-
-@router.get(
-    "/events/admin/{event_id}/leaderboard",
-    response_model=list[ProjectAdmin],
-    responses={**conditional_responses(), **error_responses(401, 403, 404, 422)},
-)
-async def get_admin_leaderboard(
-    event: OwnedEvent, settings: SettingsDep, if_none_match: conditional.IfNoneMatch = None
-) -> Response:
-    """The event owner's leaderboard: every project by points, with join codes and emails."""
-    etag = await leaderboard.admin_leaderboard_etag(event, settings.id_key_value)
-    if conditional.is_fresh(if_none_match, etag):
-        return conditional.not_modified(etag, conditional.PRIVATE_CACHE)
-    body = await leaderboard.admin_leaderboard_json(event)
-    return conditional.json_with_etag(if_none_match, body, etag, conditional.PRIVATE_CACHE)
 
 
 @router.get("/projects/mine", response_model=list[ProjectPrivate], responses=error_responses(401))

@@ -39,8 +39,3 @@ async def is_attendee(event_id: uuid.UUID, user_id: uuid.UUID) -> bool:
             {"event": event_id, "user": user_id},
         )
     return found is not None
-
-
-async def require_attendee(event: Event, user: User, message: str) -> None:
-    if not await is_attendee(event.pk, user.pk):
-        raise forbidden(message)

@@ -22,13 +22,13 @@ import sqlalchemy
 from sqlalchemy import ColumnElement, RowMapping, func, select
 from sqlalchemy.dialects import postgresql
 
-from podium.conditional import keyed_etag
 from podium.db import database
 from podium.errors import ApiError, ErrorCode
+from podium.http.conditional import keyed_etag
 from podium.ids import Entity
 from podium.models import Event, Project, ProjectCollaborator, User, Vote
 from podium.public_ids import public_id
-from podium.schemas.projects import ProjectAdmin, ProjectPrivate, ProjectPublic
+from podium.schemas.projects import ProjectPrivate, ProjectPublic
 
 projects = Project.ormar_config.table
 events = Event.ormar_config.table
@@ -177,10 +177,6 @@ def public_view(row: Row) -> ProjectPublic:
 
 def private_view(row: Row) -> ProjectPrivate:
     return ProjectPrivate.model_validate(_private_fields(row))
-
-
-def admin_view(row: Row) -> ProjectAdmin:
-    return ProjectAdmin.model_validate(_admin_fields(row))
 
 
 # One project (GET /projects/{id} and the member's views): read with asyncpg like the lists.

@@ -11,9 +11,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from podium.db import database
 from podium.errors import ErrorCode, error_response
+from podium.http.spec_paths import spec_paths
 from podium.ids import Entity, is_legacy_id
 from podium.public_ids import public_id
-from podium.spec_paths import spec_paths
 
 # A legacy redirect is cacheable: a v1 record id maps to one short ID forever.
 LEGACY_REDIRECT_MAX_AGE = 86_400

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.errors import ErrorCode, error_response
-from podium.spec_paths import spec_paths
+from podium.http.spec_paths import spec_paths
 
 # What a browser app sends and needs to read. No credentials: the API takes bearer tokens in
 # `Authorization`, never cookies, so `Access-Control-Allow-Credentials` stays off.

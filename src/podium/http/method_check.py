@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from podium.errors import ErrorCode, error_response
-from podium.spec_paths import spec_paths
+from podium.http.spec_paths import spec_paths
 
 _ALWAYS_ALLOWED = {"HEAD"}
 
