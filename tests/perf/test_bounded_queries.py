@@ -25,8 +25,8 @@ from podium.app import create_app
 from podium.config import Settings
 from podium.ids import Entity
 from podium.public_ids import public_id
+from podium.queries.projects import MAX_LISTED_PROJECTS
 from podium.services.events import MAX_LISTED_EVENTS
-from podium.services.leaderboard import MAX_LISTED_PROJECTS
 from podium.services.pagination import MAX_LIMIT
 
 # operationId -> why its list is bounded without a `limit` parameter.
@@ -117,6 +117,10 @@ _UNIQUE_KEY = re.compile(
 _UNIQUE_PAIR = re.compile(
     rf"\bWHERE\s+(\w+\.)?event_id\s*=\s*{_PARAM}\s+AND\s+(\w+\.)?user_id\s*=\s*{_PARAM}", re.I
 )
+# event_revisions is keyed by its event (one row per event: podium.models.revision).
+_REVISION_OF_EVENT = re.compile(
+    rf"\bFROM\s+event_revisions\s+WHERE\s+(\w+\.)?event_id\s*=\s*{_PARAM}\s*$", re.I
+)
 _AGGREGATE = re.compile(r"^\s*SELECT\s+(count\(\*\)|1\b|EXISTS)", re.I)
 
 
@@ -126,6 +130,7 @@ def _bounded(sql: str) -> bool:
         _ENDS_WITH_LIMIT.search(text)
         or _UNIQUE_KEY.search(text)
         or _UNIQUE_PAIR.search(text)
+        or _REVISION_OF_EVENT.search(text)
         or _AGGREGATE.search(text)
     )
 

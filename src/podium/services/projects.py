@@ -12,6 +12,7 @@ from podium import db
 from podium.errors import ApiError, ErrorCode, bad_request, conflict, not_found
 from podium.models import Event, Project, ProjectCollaborator, User
 from podium.models.constraints import Constraint, SqlState
+from podium.queries import projects as project_rows
 from podium.schemas.projects import (
     ProjectCreate,
     ProjectFields,
@@ -62,14 +63,14 @@ def _editable_values(data: ProjectFields, event: Event) -> dict[str, Any]:
 
 
 async def _private(project_id: uuid.UUID) -> ProjectPrivate:
-    row = await leaderboard.fetch_project(project_id)
+    row = await project_rows.one(project_id)
     if row is None:
         raise not_found("project")
     return leaderboard.private_view(row)
 
 
 async def project_public(project: Project) -> ProjectPublic:
-    row = await leaderboard.fetch_project(project.pk)
+    row = await project_rows.one(project.pk)
     if row is None:
         raise not_found("project")
     return leaderboard.public_view(row)
@@ -77,12 +78,7 @@ async def project_public(project: Project) -> ProjectPublic:
 
 async def my_projects(user: User) -> list[ProjectPrivate]:
     """The projects `user` owns or collaborates on, oldest first."""
-    collaborating = sqlalchemy.exists().where(
-        collaborators.c.project_id == projects.c.id, collaborators.c.user_id == user.pk
-    )
-    rows = await leaderboard.fetch_projects(
-        sqlalchemy.or_(projects.c.owner_id == user.pk, collaborating), leaderboard.Order.CREATED
-    )
+    rows = await project_rows.of_member(user.pk)
     return [leaderboard.private_view(row) for row in rows]
 
 

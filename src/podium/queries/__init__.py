@@ -1,0 +1,7 @@
+"""Every SQL statement the web app sends, as named functions per table or aggregate.
+
+Statements are SQLAlchemy Core on the tables the ormar models declare, compiled once at import
+(`statement.Statement`) and executed on asyncpg. Services call these functions; nothing outside
+this package writes SQL (the backfill and the cutover tools, which run apart from the app, keep
+their own).
+"""
