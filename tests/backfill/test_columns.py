@@ -2,12 +2,13 @@
 
 The record tables' columns come from the models (`podium.backfill.tables.record_table`), so a new
 column is in every statement at once; these tests check the stages fill it, and that what is
-still listed by hand (join tables, verify's links) agrees with the models.
+still listed by hand (join tables, verify's links, the quarantine entry) agrees with the models.
 The models are changed on copies of their tables, never in place.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 
 import pytest
@@ -15,7 +16,7 @@ import sqlalchemy
 
 from podium.backfill import database as db
 from podium.backfill.context import Context
-from podium.backfill.plan import Existing, Row
+from podium.backfill.plan import Existing, QuarantineEntry, Row
 from podium.backfill.stages import plan_stage
 from podium.backfill.tables import (
     JOIN_NOT_WRITTEN,
@@ -142,3 +143,14 @@ def test_verify_checks_every_link_the_backfill_writes() -> None:
     listed = set(LINKS.values())
     assert sorted(f"{t}.{c}" for t, c in written - listed) == [], "links verify does not check"
     assert sorted(f"{t}.{c}" for t, c in listed - written) == [], "links the backfill never writes"
+
+
+def test_a_quarantine_entry_holds_exactly_the_columns_the_backfill_writes() -> None:
+    model = MODELS["backfill_quarantine"]
+    assert unaccounted(model, db.QUARANTINE.column_names, ("id", "created_at", "updated_at")) == []
+    fields = [field.name for field in dataclasses.fields(QuarantineEntry)]
+    assert fields == list(db.QUARANTINE.column_names)
+    entry = QuarantineEntry(*fields)  # type: ignore[arg-type]  # only its keys matter
+    as_json = {"source_table" if key == "table" else key for key in entry.as_json()}
+    assert as_json == set(fields)
+    assert set(db.QUARANTINE_KEY) <= set(fields)
