@@ -19,21 +19,19 @@ from typing import Any
 import asyncpg
 
 from podium.backfill.plan import Existing, Pair, QuarantineEntry, Row
-from podium.backfill.tables import JOIN_TABLES, RECORD_TABLES, RecordTable
+from podium.backfill.tables import JOIN_TABLES, RECORD_TABLES, RecordTable, record_table
 from podium.database_url import plain_url
+from podium.models.quarantine import BackfillQuarantine
 
 LOCK_KEY = "podium.backfill"
-QUARANTINE_COLUMNS = (
-    ("source_table", "text"),
-    ("record_id", "text"),
-    ("rule", "text"),
-    ("disposition", "text"),
-    ("message", "text"),
-    ("action", "text"),
-    ("related_record_id", "text"),
-    ("details", "jsonb"),
-    ("record", "jsonb"),
+# The quarantine's columns from its model, less those the database fills in (`id` from its
+# default, `created_at`, and `updated_at` by the trigger); a QuarantineEntry holds the rest
+# (tests/backfill/test_columns.py checks the two agree).
+QUARANTINE = record_table(
+    BackfillQuarantine.ormar_config.table, not_written=("id", "created_at", "updated_at")
 )
+QUARANTINE_COLUMNS = QUARANTINE.columns
+QUARANTINE_KEY = ("source_table", "record_id", "rule")
 
 
 class AnotherBackfillRunning(RuntimeError):
@@ -85,19 +83,9 @@ async def load_existing(conn: asyncpg.Connection) -> Existing:
             (_normalise(record[0]), _normalise(record[1]))
             for record in await conn.fetch(f"SELECT {join.parent}, {join.child} FROM {join.name}")
         }
-    names = ", ".join(name for name, _ in QUARANTINE_COLUMNS)
+    names = ", ".join(QUARANTINE.column_names)
     for record in await conn.fetch(f"SELECT {names} FROM backfill_quarantine"):
-        entry = QuarantineEntry(
-            source_table=record["source_table"],
-            record_id=record["record_id"],
-            rule=record["rule"],
-            disposition=record["disposition"],
-            message=record["message"],
-            action=record["action"],
-            related_record_id=record["related_record_id"],
-            details=record["details"],
-            record=record["record"],
-        )
+        entry = QuarantineEntry(**dict(record.items()))
         existing.quarantine[entry.key] = entry
     return existing
 
@@ -204,19 +192,19 @@ async def delete_rows(conn: asyncpg.Connection, table: str, record_ids: Sequence
 async def upsert_quarantine(
     conn: asyncpg.Connection, entries: Sequence[QuarantineEntry], batch_size: int
 ) -> None:
-    names = [name for name, _ in QUARANTINE_COLUMNS]
-    updated = names[3:]
+    names = list(QUARANTINE.column_names)
+    updated = [name for name in names if name not in QUARANTINE_KEY]
     sql = (
         f"INSERT INTO backfill_quarantine AS q ({', '.join(names)}) "
         f"{_select_unnest(QUARANTINE_COLUMNS)} "
-        "ON CONFLICT (source_table, record_id, rule) DO UPDATE SET "
+        f"ON CONFLICT ({', '.join(QUARANTINE_KEY)}) DO UPDATE SET "
         + ", ".join(f"{name} = excluded.{name}" for name in updated)
         + f" WHERE ({', '.join('q.' + name for name in updated)}) IS DISTINCT FROM "
         f"({', '.join('excluded.' + name for name in updated)})"
     )
     for batch in _chunks(entries, batch_size):
         rows = [entry.as_json() for entry in batch]
-        keys = ["table", *names[1:]]
+        keys = ["table" if name == "source_table" else name for name in names]
         kinds = [kind for _, kind in QUARANTINE_COLUMNS]
         await conn.execute(
             sql,
@@ -240,11 +228,11 @@ async def delete_quarantine(conn: asyncpg.Connection, keys: Sequence[tuple[str, 
 
 async def quarantine_entries(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        "SELECT source_table, record_id, rule, disposition, message, action, related_record_id, "
-        "details, record FROM backfill_quarantine ORDER BY source_table, record_id, rule"
+        f"SELECT {', '.join(QUARANTINE.column_names)} FROM backfill_quarantine "
+        f"ORDER BY {', '.join(QUARANTINE_KEY)}"
     )
     return [
-        {"table": row["source_table"], **{key: row[key] for key in list(row.keys())[1:]}}
+        {("table" if key == "source_table" else key): value for key, value in row.items()}
         for row in rows
     ]
 

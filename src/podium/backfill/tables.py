@@ -1,10 +1,20 @@
-"""What the backfill reads (v1 tables, in stage order) and writes (v2 tables and their columns)."""
+"""What the backfill reads (v1 tables, in stage order) and writes (v2 tables and their columns).
+
+The columns written come from the ormar models (`podium.models`), less an explicit list of those
+the backfill leaves to the database.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy.dialects import postgresql
 
 from podium.airtable_v1 import TABLES as V1_TABLES
+from podium.models import Event, Project, Referral, User, Vote
 
 # One stage per v1 table, in dependency order. The events stage also writes the attendees and
 # the projects stage the collaborators, so each table is read once and the written order is
@@ -34,64 +44,73 @@ class JoinTable:
     child: str
 
 
-_COMMON = (("airtable_id", "text"), ("created_at", "timestamptz"))
+# The array type unnest() reads each column type as, by the name PostgreSQL's dialect compiles
+# it to. VARCHAR(n) travels as text: a cast to varchar(n) would cut a long value silently, where
+# the column itself refuses it.
+_UNNEST_TYPES = {
+    "TEXT": "text",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "DATE": "date",
+    "UUID": "uuid",
+    "BOOLEAN": "boolean",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "JSONB": "jsonb",
+}
 
-USERS = RecordTable(
-    "users",
-    (
-        *_COMMON,
-        ("email", "text"),
-        ("display_name", "text"),
-        ("first_name", "text"),
-        ("last_name", "text"),
-        ("phone", "text"),
-        ("street_1", "text"),
-        ("street_2", "text"),
-        ("city", "text"),
-        ("state", "text"),
-        ("zip_code", "text"),
-        ("country", "text"),
-        ("dob", "date"),
-    ),
+
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
+
+
+def unnest_type(table: str, column: sqlalchemy.Column[Any]) -> str:
+    compiled = column.type.compile(dialect=_DIALECT)
+    if compiled.startswith("VARCHAR"):
+        return "text"
+    try:
+        return _UNNEST_TYPES[compiled]
+    except KeyError:
+        raise TypeError(
+            f"{table}.{column.name}: no unnest() type for {compiled}; add it to _UNNEST_TYPES"
+        ) from None
+
+
+def record_table(table: sqlalchemy.Table, not_written: Iterable[str]) -> RecordTable:
+    """The model's columns in its order, less those the backfill does not write."""
+    skipped = set(not_written)
+    if stale := skipped - set(table.columns.keys()):
+        raise ValueError(f"{table.name} has no column {', '.join(sorted(stale))}")
+    return RecordTable(
+        table.name,
+        tuple(
+            (column.name, unnest_type(table.name, column))
+            for column in table.columns
+            if column.name not in skipped
+        ),
+    )
+
+
+# Every column of a record table's model is written from the v1 record (by the table's stage),
+# except these. A new column is written too, so its stage must fill it (tests/backfill/
+# test_columns.py names any it does not), or it is listed here with the reason.
+_KEPT_BY_THE_DATABASE = (
+    "id",  # written, but apart: the key every statement puts first (database.upsert_sql)
+    "seq",  # the public ID's number: the table's sequence assigns it
+    "updated_at",  # moved by the table's trigger whenever a row really changes
 )
-EVENTS = RecordTable(
-    "events",
-    (
-        *_COMMON,
-        ("name", "text"),
-        ("slug", "text"),
-        ("description", "text"),
-        ("join_code", "text"),
-        ("owner_id", "uuid"),
-        ("votable", "boolean"),
-        ("leaderboard_enabled", "boolean"),
-        ("demo_links_optional", "boolean"),
-        ("ysws_checks_enabled", "boolean"),
-        ("feature_flags", "jsonb"),
-    ),
+NOT_WRITTEN: dict[str, tuple[str, ...]] = {
+    "users": _KEPT_BY_THE_DATABASE,
+    "events": _KEPT_BY_THE_DATABASE,
+    "projects": _KEPT_BY_THE_DATABASE,
+    "referrals": _KEPT_BY_THE_DATABASE,
+    "votes": _KEPT_BY_THE_DATABASE,
+}
+USERS, EVENTS, PROJECTS, REFERRALS, VOTES = (
+    record_table(model.ormar_config.table, NOT_WRITTEN[model.ormar_config.table.name])
+    for model in (User, Event, Project, Referral, Vote)
 )
-PROJECTS = RecordTable(
-    "projects",
-    (
-        *_COMMON,
-        ("name", "text"),
-        ("repo", "text"),
-        ("image_url", "text"),
-        ("demo", "text"),
-        ("description", "text"),
-        ("hours_spent", "integer"),
-        ("join_code", "text"),
-        ("owner_id", "uuid"),
-        ("event_id", "uuid"),
-        ("cached_auto_quality", "jsonb"),
-    ),
-)
-REFERRALS = RecordTable(
-    "referrals", (*_COMMON, ("content", "text"), ("user_id", "uuid"), ("event_id", "uuid"))
-)
-VOTES = RecordTable(
-    "votes", (*_COMMON, ("voter_id", "uuid"), ("project_id", "uuid"), ("event_id", "uuid"))
-)
+# Join rows are their pair; the database fills in the rest (a v1 link has no id, record or
+# creation time of its own). tests/backfill/test_columns.py checks these against the models.
+JOIN_NOT_WRITTEN = ("id", "seq", "airtable_id", "created_at", "updated_at")
 ATTENDEES = JoinTable("event_attendees", "event_id", "user_id")
 COLLABORATORS = JoinTable("project_collaborators", "project_id", "user_id")
 

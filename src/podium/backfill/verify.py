@@ -35,7 +35,8 @@ from podium.backfill.tables import (
 )
 
 # Owning-side links and where PostgreSQL keeps them: (v1 table, field) → (v2 table, column)
-# for foreign keys, or the join table.
+# for foreign keys, or the join table. tests/backfill/test_columns.py checks every foreign key
+# and join row the backfill writes is here.
 LINKS: dict[tuple[str, str], tuple[str, str]] = {
     ("events", "owner"): ("events", "owner_id"),
     ("events", "attendees"): ("event_attendees", "user_id"),
