@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, TypeVar
 
 import ormar
-import sqlalchemy
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -17,6 +15,7 @@ from podium.errors import ApiError, ErrorCode, not_found
 from podium.ids import Entity
 from podium.models import Event, Project, User
 from podium.public_ids import decode_id, id_schema
+from podium.queries import rows
 from podium.security import InvalidToken, TokenType, read_token
 from podium.services.access import require_owner
 
@@ -56,7 +55,7 @@ async def get_current_user(
         email = read_token(credentials.credentials, TokenType.ACCESS, settings.jwt_secret_value)
     except InvalidToken:
         raise _unauthorized("the access token is invalid or expired") from None
-    user = await fetch_model(User, "email", email.strip().lower())
+    user = await rows.one_by(User, "email", email.strip().lower())
     if user is None:
         raise _unauthorized("the access token names no existing user")
     return user
@@ -67,28 +66,6 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 M = TypeVar("M", bound=ormar.Model)
 
 
-@functools.cache
-def _select_one_sql(table: sqlalchemy.Table, column: str) -> str:
-    columns = ", ".join(table_column.name for table_column in table.columns)
-    return f"SELECT {columns} FROM {table.name} WHERE {column} = $1"
-
-
-async def fetch_model(model: type[M], column: str, value: object) -> M | None:
-    """The row whose unique `column` equals `value`, as a loaded ormar model, or None.
-
-    What `model.objects.get_or_none(column=value)` returns at a third of the cost: ormar rebuilds
-    its SELECT on every call and SQLAlchemy processes the row; here the SQL is built once and
-    read with asyncpg. Every authenticated request and every path ID goes through here.
-    """
-    sql = _select_one_sql(model.ormar_config.table, column)
-    row = await database.fetchrow(sql, value)
-    if row is None:
-        return None
-    instance = model(**model.translate_aliases_to_columns(dict(row)))
-    instance.set_save_status(True)
-    return instance
-
-
 async def load_by_public_id(entity: Entity, model: type[M], value: str, what: str) -> M:
     """The row a path ID names: one indexed lookup, 404 for anything else.
 
@@ -97,7 +74,7 @@ async def load_by_public_id(entity: Entity, model: type[M], value: str, what: st
     seq = decode_id(entity, value)
     if seq is None:
         raise not_found(what)
-    found = await fetch_model(model, "seq", seq)
+    found = await rows.one_by(model, "seq", seq)
     if found is None:
         raise not_found(what)
     return found

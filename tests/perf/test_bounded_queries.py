@@ -25,8 +25,8 @@ from podium.app import create_app
 from podium.config import Settings
 from podium.ids import Entity
 from podium.public_ids import public_id
+from podium.queries.events import MAX_LISTED_EVENTS
 from podium.queries.projects import MAX_LISTED_PROJECTS
-from podium.services.events import MAX_LISTED_EVENTS
 from podium.services.pagination import MAX_LIMIT
 
 # operationId -> why its list is bounded without a `limit` parameter.

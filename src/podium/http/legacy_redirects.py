@@ -6,23 +6,24 @@ whatever the route needs (a login, a body): the client repeats the request at th
 
 from __future__ import annotations
 
-import sqlalchemy
+from typing import Literal
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from podium.db import database
 from podium.errors import ErrorCode, error_response
 from podium.http.spec_paths import spec_paths
 from podium.ids import Entity, is_legacy_id
 from podium.public_ids import public_id
+from podium.queries import legacy
 
 # A legacy redirect is cacheable: a v1 record id maps to one short ID forever.
 LEGACY_REDIRECT_MAX_AGE = 86_400
 
-# Path parameter name → the entity (and its table) it names.
-PATH_PARAMETERS = {
-    "event_id": (Entity.EVENT, "events"),
-    "project_id": (Entity.PROJECT, "projects"),
-    "user_id": (Entity.USER, "users"),
+# Path parameter name → the entity it names (and its kind in podium.queries.legacy).
+PATH_PARAMETERS: dict[str, tuple[Entity, Literal["user", "event", "project"]]] = {
+    "event_id": (Entity.EVENT, "event"),
+    "project_id": (Entity.PROJECT, "project"),
+    "user_id": (Entity.USER, "user"),
 }
 
 
@@ -34,12 +35,11 @@ def redirect_headers(location: str) -> list[tuple[bytes, bytes]]:
     ]
 
 
-async def _short_id(table: str, entity: Entity, airtable_id: str) -> str | None:
-    async with database.connection() as conn:
-        seq = await conn.scalar(
-            sqlalchemy.text(f"SELECT seq FROM {table} WHERE airtable_id = :id"), {"id": airtable_id}
-        )
-    return None if seq is None else public_id(entity, int(seq))
+async def _short_id(
+    kind: Literal["user", "event", "project"], entity: Entity, airtable_id: str
+) -> str | None:
+    seq = await legacy.seq_of(kind, airtable_id)
+    return None if seq is None else public_id(entity, seq)
 
 
 class LegacyRedirects:
@@ -51,12 +51,12 @@ class LegacyRedirects:
         if scope["type"] != "http" or "/rec" not in scope["path"]:
             await self.app(scope, receive, send)
             return
-        legacy = self._legacy_parameter(scope)
-        if legacy is None:
+        found = self._legacy_parameter(scope)
+        if found is None:
             await self.app(scope, receive, send)
             return
-        value, entity, table = legacy
-        short = await _short_id(table, entity, value)
+        value, entity, kind = found
+        short = await _short_id(kind, entity, value)
         if short is None:
             await error_response(404, ErrorCode.NOT_FOUND, f"{entity} not found")(
                 scope, receive, send
@@ -71,13 +71,15 @@ class LegacyRedirects:
         )
         await send({"type": "http.response.body", "body": b""})
 
-    def _legacy_parameter(self, scope: Scope) -> tuple[str, Entity, str] | None:
+    def _legacy_parameter(
+        self, scope: Scope
+    ) -> tuple[str, Entity, Literal["user", "event", "project"]] | None:
         for path in spec_paths(scope["app"]):
             match = path.pattern.match(scope["path"])
             if match is None:
                 continue
             for name, value in match.groupdict().items():
                 if name in PATH_PARAMETERS and is_legacy_id(value):
-                    entity, table = PATH_PARAMETERS[name]
-                    return value, entity, table
+                    entity, kind = PATH_PARAMETERS[name]
+                    return value, entity, kind
         return None

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy
-
-from podium.db import database
 from podium.errors import forbidden
 from podium.models import Event, User
+from podium.queries import members
 
 # SPEC §2: 3 votes when the event has ≥20 projects, 2 when ≥4, else 1.
 VOTE_LIMIT_STEPS = ((20, 3), (4, 2))
@@ -31,11 +29,4 @@ def require_owner(event: Event, user: User) -> None:
 
 
 async def is_attendee(event_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-    async with database.connection() as conn:
-        found = await conn.scalar(
-            sqlalchemy.text(
-                "SELECT 1 FROM event_attendees WHERE event_id = :event AND user_id = :user"
-            ),
-            {"event": event_id, "user": user_id},
-        )
-    return found is not None
+    return await members.attends(event_id, user_id)

@@ -17,6 +17,7 @@ from podium.ids import Entity
 from podium.models import Event, User
 from podium.models.constraints import Constraint
 from podium.public_ids import decode_id, public_id
+from podium.queries import events as event_rows
 from podium.schemas.events import (
     EventCreate,
     EventIdOfSlug,
@@ -29,22 +30,10 @@ from podium.services.access import max_votes_per_user
 from podium.services.join_codes import normalise_join_code, with_unique_join_code
 
 SLUG_MAX_LENGTH = 50
-# Every query returns a bounded number of rows: the ceiling of GET /events/'s two lists.
-MAX_LISTED_EVENTS = 1000
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
-# An event row: an asyncpg Record, read by column name.
+# An event row of podium.queries.events, read by column name.
 Row = Mapping[str, Any]
-
-_EVENT_COLUMNS = """
-    e.id, e.seq, e.name, e.slug, e.description, e.votable, e.leaderboard_enabled,
-    e.demo_links_optional, e.ysws_checks_enabled, e.feature_flags, e.join_code,
-    o.seq AS owner_seq
-"""
-_EVENT_COUNTS = """,
-    (SELECT count(*) FROM event_attendees a WHERE a.event_id = e.id) AS attendee_count,
-    (SELECT count(*) FROM projects p WHERE p.event_id = e.id) AS project_count
-"""
 
 
 def slugify(name: str) -> str:
@@ -52,20 +41,6 @@ def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")
     return slug[:SLUG_MAX_LENGTH].rstrip("-")
-
-
-async def _fetch_events(where: str, *args: Any, private: bool) -> list[Row]:
-    """Events matching `where` (positional `$n` parameters), with their owner's seq.
-
-    Read with asyncpg directly: through SQLAlchemy the same statement cost twice the Python
-    time, and this is the event page's only query.
-    """
-    sql = (
-        f"SELECT {_EVENT_COLUMNS}{_EVENT_COUNTS if private else ''} "
-        f"FROM events e JOIN users o ON o.id = e.owner_id WHERE {where}"
-    )
-    # feature_flags (jsonb) arrives decoded.
-    return await database.fetch(sql, *args)
 
 
 def _public(row: Row) -> EventPublic:
@@ -93,46 +68,36 @@ def _private(row: Row) -> EventPrivate:
 
 
 async def public_view(event_id: uuid.UUID) -> EventPublic:
-    rows = await _fetch_events("e.id = $1", event_id, private=False)
-    if not rows:
+    row = await event_rows.by_id(event_id, private=False)
+    if row is None:
         raise not_found("event")
-    return _public(rows[0])
+    return _public(row)
 
 
 async def public_view_by_public_id(event_id: str) -> EventPublic:
     """The event a public ID names, in one query (the event page is the hottest read)."""
     seq = decode_id(Entity.EVENT, event_id)
-    rows = await _fetch_events("e.seq = $1", seq, private=False) if seq else []
-    if not rows:
+    row = await event_rows.by_seq(seq) if seq else None
+    if row is None:
         raise not_found("event")
-    return _public(rows[0])
+    return _public(row)
 
 
 async def private_view(event_id: uuid.UUID) -> EventPrivate:
-    rows = await _fetch_events("e.id = $1", event_id, private=True)
-    if not rows:
+    row = await event_rows.by_id(event_id, private=True)
+    if row is None:
         raise not_found("event")
-    return _private(rows[0])
+    return _private(row)
 
 
 async def events_of(user: User) -> UserEvents:
     """The events a user owns (owner's view) and attends (public view), newest first.
 
-    Not paginated (v1's shape); each list stops at MAX_LISTED_EVENTS, far above any real user.
+    Not paginated (v1's shape); each list stops at queries.events.MAX_LISTED_EVENTS, far above
+    any real user.
     """
-    owned = await _fetch_events(
-        "e.owner_id = $1 ORDER BY e.created_at DESC, e.seq DESC LIMIT $2",
-        user.pk,
-        MAX_LISTED_EVENTS,
-        private=True,
-    )
-    attending = await _fetch_events(
-        "e.id IN (SELECT event_id FROM event_attendees WHERE user_id = $1) "
-        "ORDER BY e.created_at DESC, e.seq DESC LIMIT $2",
-        user.pk,
-        MAX_LISTED_EVENTS,
-        private=False,
-    )
+    owned = await event_rows.owned_by(user.pk)
+    attending = await event_rows.attended_by(user.pk)
     return UserEvents(
         owned_events=[_private(row) for row in owned],
         attending_events=[_public(row) for row in attending],
@@ -140,10 +105,10 @@ async def events_of(user: User) -> UserEvents:
 
 
 async def event_id_of_slug(slug: str) -> EventIdOfSlug:
-    event = await Event.objects.get_or_none(slug=slug)
-    if event is None:
+    seq = await event_rows.seq_of_slug(slug)
+    if seq is None:
         raise not_found("event")
-    return EventIdOfSlug(id=public_id(Entity.EVENT, event.seq))
+    return EventIdOfSlug(id=public_id(Entity.EVENT, seq))
 
 
 async def create_event(owner: User, data: EventCreate) -> EventPrivate:

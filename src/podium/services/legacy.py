@@ -1,46 +1,25 @@
-"""Where a v1 record id lives now: one indexed lookup per table, in one round trip."""
+"""Where a v1 record id lives now, as the canonical API path of what it became."""
 
 from __future__ import annotations
 
-import sqlalchemy
-
-from podium.db import database
 from podium.ids import Entity
 from podium.public_ids import public_id
-
-# Each row: which table, the row's own seq, and for rows without a page of their own the
-# seq of the parent whose page stands in for it (a vote → its project, a referral → its event).
-_LOOKUP = sqlalchemy.text(
-    """
-    SELECT 'user' AS kind, seq, NULL::bigint AS parent_seq FROM users WHERE airtable_id = :id
-    UNION ALL
-    SELECT 'event', seq, NULL FROM events WHERE airtable_id = :id
-    UNION ALL
-    SELECT 'project', seq, NULL FROM projects WHERE airtable_id = :id
-    UNION ALL
-    SELECT 'vote', v.seq, p.seq FROM votes v JOIN projects p ON p.id = v.project_id
-    WHERE v.airtable_id = :id
-    UNION ALL
-    SELECT 'referral', r.seq, e.seq FROM referrals r JOIN events e ON e.id = r.event_id
-    WHERE r.airtable_id = :id
-    LIMIT 1
-    """
-)
+from podium.queries import legacy
 
 
 async def canonical_path(airtable_id: str) -> str | None:
     """The canonical API path of whichever entity had this v1 record id, if any."""
-    async with database.connection() as conn:
-        row = (await conn.execute(_LOOKUP, {"id": airtable_id})).first()
-    if row is None:
+    found = await legacy.find(airtable_id)
+    if found is None:
         return None
-    kind, seq, parent_seq = row
+    kind, seq, parent_seq = found
     if kind == "user":
         return f"/users/{public_id(Entity.USER, seq)}"
     if kind == "event":
         return f"/events/{public_id(Entity.EVENT, seq)}"
     if kind in ("project",):
         return f"/projects/{public_id(Entity.PROJECT, seq)}"
+    assert parent_seq is not None  # a vote's project, a referral's event
     if kind == "vote":
         return f"/projects/{public_id(Entity.PROJECT, parent_seq)}"
     return f"/events/{public_id(Entity.EVENT, parent_seq)}"

@@ -12,6 +12,7 @@ from podium import db
 from podium.errors import ApiError, ErrorCode, bad_request, conflict, not_found
 from podium.models import Event, Project, ProjectCollaborator, User
 from podium.models.constraints import Constraint, SqlState
+from podium.queries import members
 from podium.queries import projects as project_rows
 from podium.schemas.projects import (
     ProjectCreate,
@@ -34,15 +35,7 @@ def _require_project_owner(project: Project, user: User) -> None:
 
 async def is_member(project_id: uuid.UUID, owner_id: uuid.UUID, user: User) -> bool:
     """Whether `user` owns or collaborates on the project."""
-    if owner_id == user.pk:
-        return True
-    async with db.database.connection() as conn:
-        found = await conn.scalar(
-            sqlalchemy.select(sqlalchemy.literal(1)).where(
-                collaborators.c.project_id == project_id, collaborators.c.user_id == user.pk
-            )
-        )
-    return found is not None
+    return owner_id == user.pk or await members.collaborates(project_id, user.pk)
 
 
 def _checked_demo(event: Event, demo: str | None) -> str:
