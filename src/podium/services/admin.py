@@ -19,17 +19,7 @@ def _user(seq: int, display_name: str) -> UserPublic:
 
 
 async def attendees(event: Event, page: PageRequest) -> Page[AttendeePrivate]:
-    rows, cursor = await fetch_page(
-        """
-        SELECT a.seq, a.created_at, u.seq AS user_seq, u.email, u.first_name, u.last_name,
-               u.display_name
-        FROM event_attendees a JOIN users u ON u.id = a.user_id
-        WHERE a.event_id = :event
-        """,
-        {"event": event.pk},
-        page,
-        key="a",
-    )
+    rows, cursor = await fetch_page("attendees", event.pk, page)
     return Page[AttendeePrivate](
         items=[
             AttendeePrivate(
@@ -47,16 +37,7 @@ async def attendees(event: Event, page: PageRequest) -> Page[AttendeePrivate]:
 
 
 async def votes(event: Event, page: PageRequest) -> Page[VoteAdmin]:
-    rows, cursor = await fetch_page(
-        """
-        SELECT v.seq, v.created_at, u.seq AS voter_seq, u.display_name, p.seq AS project_seq
-        FROM votes v JOIN users u ON u.id = v.voter_id JOIN projects p ON p.id = v.project_id
-        WHERE v.event_id = :event
-        """,
-        {"event": event.pk},
-        page,
-        key="v",
-    )
+    rows, cursor = await fetch_page("votes", event.pk, page)
     return Page[VoteAdmin](
         items=[
             VoteAdmin(
@@ -72,16 +53,7 @@ async def votes(event: Event, page: PageRequest) -> Page[VoteAdmin]:
 
 
 async def referrals(event: Event, page: PageRequest) -> Page[ReferralAdmin]:
-    rows, cursor = await fetch_page(
-        """
-        SELECT r.seq, r.created_at, r.content, u.seq AS user_seq, u.display_name
-        FROM referrals r JOIN users u ON u.id = r.user_id
-        WHERE r.event_id = :event
-        """,
-        {"event": event.pk},
-        page,
-        key="r",
-    )
+    rows, cursor = await fetch_page("referrals", event.pk, page)
     return Page[ReferralAdmin](
         items=[
             ReferralAdmin(

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-import sqlalchemy
+import asyncpg
 from fastapi import Depends, Query
-from sqlalchemy.engine import RowMapping
 
-from podium.db import database
 from podium.errors import ApiError, ErrorCode
+from podium.queries import admin as admin_rows
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -82,20 +82,11 @@ PageParams = Annotated[PageRequest, Depends(page_request)]
 
 
 async def fetch_page(
-    query: str, params: dict[str, Any], page: PageRequest, key: str
-) -> tuple[list[RowMapping], str | None]:
-    """One page of `query` (a SELECT … WHERE … without ORDER BY/LIMIT), keyed on the alias `key`.
-
-    The selected rows must carry that alias's `created_at` and `seq` under those names.
-    """
-    sql = query
-    bound = dict(params, page_limit=page.limit + 1)
-    if page.after is not None:
-        sql += f" AND ({key}.created_at, {key}.seq) > (:after_created_at, :after_seq)"
-        bound.update(after_created_at=page.after.created_at, after_seq=page.after.seq)
-    sql += f" ORDER BY {key}.created_at, {key}.seq LIMIT :page_limit"
-    async with database.connection() as conn:
-        rows = list((await conn.execute(sqlalchemy.text(sql), bound)).mappings())
+    which: admin_rows.AdminList, event_id: uuid.UUID, page: PageRequest
+) -> tuple[list[asyncpg.Record], str | None]:
+    """One page of the owner's list `which` (podium.queries.admin) and the next page's cursor."""
+    after = None if page.after is None else (page.after.created_at, page.after.seq)
+    rows = await admin_rows.page(which, event_id, page.limit + 1, after)
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]
