@@ -10,11 +10,11 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-import asyncpg
 from fastapi import Depends, Query
 
 from podium.errors import ApiError, ErrorCode
@@ -83,7 +83,7 @@ PageParams = Annotated[PageRequest, Depends(page_request)]
 
 async def fetch_page(
     which: admin_rows.AdminList, event_id: uuid.UUID, page: PageRequest
-) -> tuple[list[asyncpg.Record], str | None]:
+) -> tuple[list[Mapping[str, Any]], str | None]:
     """One page of the owner's list `which` (podium.queries.admin) and the next page's cursor."""
     after = None if page.after is None else (page.after.created_at, page.after.seq)
     rows = await admin_rows.page(which, event_id, page.limit + 1, after)

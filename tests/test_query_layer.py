@@ -1,0 +1,102 @@
+"""Only podium.queries sends SQL: no other module of the web app reaches the database itself.
+
+Read from the source: a module outside the query package that imports SQLAlchemy or asyncpg,
+takes the database handle from podium.db, or uses ormar's query API (`Model.objects`, an awaited
+`instance.update()/delete()/load()/save()`) is reported. The backfill and the cutover tools run
+apart from the app and keep their own SQL; the models are the schema.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import podium
+
+PACKAGE = Path(podium.__file__).parent
+# Where SQL or the database handle belongs (app.py's lifespan opens and closes the pool).
+ALLOWED = {"queries", "backfill", "cutover", "dev", "models", "db.py", "migrate.py", "app.py"}
+ORMAR_INSTANCE_QUERIES = {"update", "delete", "load", "save", "upsert", "update_or_create"}
+DATABASE_HANDLE = {"database", "transaction"}
+
+# The write paths still on the request's SQLAlchemy transaction: they move to the query layer
+# with the explicit request connection (issue #13, in progress). Each must leave this list as
+# it is migrated; the test fails when a listed module is clean (so the list only shrinks) and
+# when any other module reaches the database.
+PENDING = {
+    "deps.py",  # the request transaction dependency itself
+    "routers/health.py",
+    "services/admin.py",
+    "services/auth.py",
+    "services/events.py",
+    "services/join_codes.py",
+    "services/projects.py",
+    "services/review.py",
+    "services/users.py",
+    "services/voting.py",
+}
+
+
+def _reaches_the_database(tree: ast.Module) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in ("sqlalchemy", "asyncpg"):
+                    found.append(f"import {alias.name}")
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            root = node.module.split(".")[0]
+            if root in ("sqlalchemy", "asyncpg"):
+                found.append(f"from {node.module} import …")
+            if node.module == "podium.db" and {a.name for a in node.names} & DATABASE_HANDLE:
+                found.append("the database handle from podium.db")
+            if node.module == "podium" and "db" in {a.name for a in node.names}:
+                found.append("from podium import db")
+        elif isinstance(node, ast.Attribute) and node.attr == "objects":
+            found.append("Model.objects")
+        elif (
+            isinstance(node, ast.Await)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr in ORMAR_INSTANCE_QUERIES
+        ):
+            found.append(f"await ….{node.value.func.attr}()")
+    return found
+
+
+def _modules() -> dict[str, list[str]]:
+    offenders = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative.split("/")[0] in ALLOWED:
+            continue
+        found = _reaches_the_database(ast.parse(path.read_text(), str(path)))
+        if found:
+            offenders[relative] = found
+    return offenders
+
+
+def test_no_module_outside_the_query_layer_sends_sql() -> None:
+    offenders = _modules()
+    unexpected = {name: found for name, found in offenders.items() if name not in PENDING}
+    assert not unexpected, f"SQL outside podium.queries: {unexpected}"
+
+
+def test_the_pending_list_only_names_modules_still_to_move() -> None:
+    offenders = _modules()
+    done = sorted(name for name in PENDING if name not in offenders)
+    assert not done, f"these no longer reach the database: take them off PENDING: {done}"
+
+
+def test_the_check_sees_each_kind_of_access() -> None:
+    source = """
+import sqlalchemy
+from asyncpg import Connection
+from podium.db import database
+from podium import db
+async def f(user):
+    await User.objects.get(id=1)
+    await user.update(name="x")
+"""
+    found = _reaches_the_database(ast.parse(source))
+    assert len(found) == 6, found
