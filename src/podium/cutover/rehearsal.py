@@ -32,9 +32,9 @@ import asyncpg
 import httpx
 
 from podium.migrate import PROJECT_ROOT
-from podium.testing.airtable_base import generate_base
-from podium.testing.airtable_store import FakeClock
-from podium.testing.fake_airtable import FakeAirtable
+from podium_devtools.airtable_base import generate_base
+from podium_devtools.airtable_store import FakeClock
+from podium_devtools.fake_airtable import FakeAirtable
 
 SMOKE_ACCOUNTS = ("smoke-a@podium.example", "smoke-b@podium.example")
 _RUNNING_ON = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
