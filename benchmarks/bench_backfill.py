@@ -36,7 +36,7 @@ from podium import migrate
 from podium.backfill.airtable import AirtableSource, SourceConfig
 from podium.backfill.pipeline import Backfill, Result
 from podium.database_url import plain_url, sqlalchemy_url
-from podium.testing.airtable_base import generate_base
+from podium_devtools.airtable_base import generate_base
 
 FLOOR_TOLERANCE = 0.15
 WRITE_GOAL = 10_000
@@ -68,7 +68,7 @@ def fake_airtable(records: int, seed: int, rate_limit: float) -> Iterator[dict[s
         [
             sys.executable,
             "-m",
-            "podium.testing.fake_airtable",
+            "podium_devtools.fake_airtable",
             "--records",
             str(records),
             "--seed",

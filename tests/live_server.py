@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from podium.testing.sockets import free_port
+from podium_devtools.sockets import free_port
 
 START_TIMEOUT_SECONDS = 30
 

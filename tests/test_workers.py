@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from podium.testing.sockets import ESTABLISHED, LISTEN, free_port, sockets_on_port
+from podium_devtools.sockets import ESTABLISHED, LISTEN, free_port, sockets_on_port
 
 START_TIMEOUT_SECONDS = 30
 CONNECTIONS = 32

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from podium.testing.sockets import LISTEN, free_port, sockets_on_port
+from podium_devtools.sockets import LISTEN, free_port, sockets_on_port
 
 BENCHMARKS_DIR = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 60.0

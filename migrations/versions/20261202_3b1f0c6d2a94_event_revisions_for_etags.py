@@ -94,7 +94,11 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "votes_revision", sa.BigInteger(), server_default="0", autoincrement=False, nullable=False
+            "votes_revision",
+            sa.BigInteger(),
+            server_default="0",
+            autoincrement=False,
+            nullable=False,
         ),
         sa.ForeignKeyConstraint(
             ["event_id"],

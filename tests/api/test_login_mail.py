@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from podium.config import Settings
 from podium.services import mail
-from podium.testing.fake_loops import FakeLoops
+from podium_devtools.fake_loops import FakeLoops
 from tests.api.conftest import error_code
 from tests.conftest import TEST_JWT_SECRET, MakeUser
 

@@ -16,7 +16,7 @@ from podium.ids import Entity
 from podium.models import Event, Project, ProjectCollaborator, User
 from podium.public_ids import public_id
 from podium.services import review
-from podium.testing.fake_review import FakeReviewService
+from podium_devtools.fake_review import FakeReviewService
 from tests.api.conftest import assert_error, make_event, make_project, pid
 from tests.conftest import MakeUser, auth_headers
 

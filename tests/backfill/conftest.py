@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from podium.testing.airtable_base import GeneratedBase, generate_base
-from podium.testing.fake_airtable import FakeAirtable
+from podium_devtools.airtable_base import GeneratedBase, generate_base
+from podium_devtools.fake_airtable import FakeAirtable
 from tests.backfill.support import backfill, dump
 from tests.conftest import PgServer
 

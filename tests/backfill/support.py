@@ -8,7 +8,7 @@ import asyncpg
 
 from podium.backfill.airtable import AirtableSource, RetryPolicy, SourceConfig
 from podium.backfill.pipeline import Backfill, Options
-from podium.testing.fake_airtable import FakeAirtable
+from podium_devtools.fake_airtable import FakeAirtable
 
 TABLES = ("users", "events", "projects", "votes", "referrals")
 

@@ -30,7 +30,7 @@ from podium.backfill.tables import (
 )
 from podium.backfill.verify import LINKS
 from podium.db import metadata
-from podium.testing.airtable_base import GeneratedBase
+from podium_devtools.airtable_base import GeneratedBase
 
 MODELS: Mapping[str, sqlalchemy.Table] = metadata.tables
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from podium.backfill.verify import verify
-from podium.testing.airtable_base import GeneratedBase
-from podium.testing.airtable_store import FakeClock
-from podium.testing.fake_airtable import FakeAirtable
+from podium_devtools.airtable_base import GeneratedBase
+from podium_devtools.airtable_store import FakeClock
+from podium_devtools.fake_airtable import FakeAirtable
 from tests.backfill.support import backfill, scalar, source_for
 
 pytestmark = pytest.mark.db

@@ -7,8 +7,8 @@ import requests
 
 from podium.backfill.airtable import ListingKeepsExpiring, RetryPolicy
 from podium.backfill.pipeline import Backfill
-from podium.testing.airtable_base import GeneratedBase
-from podium.testing.fake_airtable import FakeAirtable
+from podium_devtools.airtable_base import GeneratedBase
+from podium_devtools.fake_airtable import FakeAirtable
 from tests.backfill.support import backfill, dump, source_for
 
 pytestmark = pytest.mark.db

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from podium.backfill.pipeline import Backfill, Hooks, Options
-from podium.testing.airtable_base import GeneratedBase
-from podium.testing.fake_airtable import FakeAirtable
+from podium_devtools.airtable_base import GeneratedBase
+from podium_devtools.fake_airtable import FakeAirtable
 from tests.backfill.support import dump, scalar, source_for
 
 pytestmark = pytest.mark.db

@@ -25,7 +25,7 @@ from podium.backfill.values import (
     suffixed_slug,
 )
 from podium.backfill.verify import record_hash
-from podium.testing.airtable_base import GeneratedBase
+from podium_devtools.airtable_base import GeneratedBase
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "backfill.md"
 

@@ -16,8 +16,8 @@ from podium.backfill.pipeline import Backfill
 from podium.backfill.verify import verify
 from podium.ids import Entity
 from podium.public_ids import decode_id, public_id
-from podium.testing.airtable_base import GeneratedBase
-from podium.testing.fake_airtable import FakeAirtable
+from podium_devtools.airtable_base import GeneratedBase
+from podium_devtools.fake_airtable import FakeAirtable
 from tests.backfill.support import backfill, dump, scalar, source_for
 
 pytestmark = pytest.mark.db

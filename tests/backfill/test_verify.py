@@ -11,8 +11,8 @@ import pytest
 
 from podium.backfill.cli import main
 from podium.backfill.verify import verify
-from podium.testing.airtable_base import GeneratedBase
-from podium.testing.fake_airtable import FakeAirtable
+from podium_devtools.airtable_base import GeneratedBase
+from podium_devtools.fake_airtable import FakeAirtable
 from tests.backfill.support import backfill, source_for
 
 pytestmark = pytest.mark.db

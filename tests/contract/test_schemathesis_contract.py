@@ -22,7 +22,7 @@ from tests.conftest import TEST_JWT_SECRET, access_token
 from tests.live_server import running_server
 
 from podium.openapi import SPEC_PATH
-from podium.testing.fake_review import FakeReviewService
+from podium_devtools.fake_review import FakeReviewService
 
 # Enough examples to exercise every operation and the stateful links, small enough for CI.
 MAX_EXAMPLES = int(os.environ.get("PODIUM_CONTRACT_MAX_EXAMPLES", "25"))

@@ -24,7 +24,7 @@ from tests.conftest import PgServer
 from podium.backfill.airtable import AirtableSource, RetryPolicy, SourceConfig
 from podium.backfill.pipeline import Backfill
 from podium.cutover.writeback import Options, Result, WriteBack
-from podium.testing.fake_airtable import FakeAirtable
+from podium_devtools.fake_airtable import FakeAirtable
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TABLE_NAMES = ("users", "events", "projects", "votes", "referrals")

@@ -33,9 +33,9 @@ from podium.backfill.verify import verify
 from podium.cutover import smoke
 from podium.cutover import writeback as writeback_cli
 from podium.security import TokenType, create_token
-from podium.testing.airtable_base import generate_base
-from podium.testing.airtable_store import FakeClock
-from podium.testing.fake_airtable import FakeAirtable
+from podium_devtools.airtable_base import generate_base
+from podium_devtools.airtable_store import FakeClock
+from podium_devtools.fake_airtable import FakeAirtable
 
 pytestmark = pytest.mark.slow
 

@@ -15,9 +15,9 @@ from tests.cutover.v1_check import v1_differences
 
 from podium.cutover import writeback
 from podium.cutover.writeback import WriteBackRefused
-from podium.testing.airtable_base import GeneratedBase, generate_base
-from podium.testing.airtable_store import FakeClock
-from podium.testing.fake_airtable import FakeAirtable
+from podium_devtools.airtable_base import GeneratedBase, generate_base
+from podium_devtools.airtable_store import FakeClock
+from podium_devtools.fake_airtable import FakeAirtable
 
 ROLLBACK_SCRIPT = PROJECT_ROOT / "scripts" / "rollback_to_airtable.py"
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from podium.testing.fake_airtable import FakeAirtable
+from podium_devtools.fake_airtable import FakeAirtable
 
 # v2 column → v1 field, per table (scalars compared as text, stripped).
 SCALARS = {

@@ -24,7 +24,7 @@ import httpx
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from podium.testing.sockets import free_port
+from podium_devtools.sockets import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"

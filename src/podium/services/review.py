@@ -1,6 +1,6 @@
 """Quality checks: a thin proxy to the external "review factory" service.
 
-Upstream contract (all we rely on; `podium.testing.fake_review` implements it):
+Upstream contract (all we rely on; `podium_devtools.fake_review` implements it):
 
 - Base URL `PODIUM_REVIEW_FACTORY_URL`; every request carries
   `Authorization: Bearer <PODIUM_REVIEW_FACTORY_TOKEN>`.

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from podium.testing.airtable_base import (
+from podium_devtools.airtable_base import (
     EVENT_OPTIONAL,
     MESS_KINDS,
     PROJECT_OPTIONAL,
@@ -27,7 +27,7 @@ from podium.testing.airtable_base import (
     generate_base,
     max_votes_per_user,
 )
-from podium.testing.airtable_layout import (
+from podium_devtools.airtable_layout import (
     RECORD_ID_RE,
     V1_LAYOUT,
     AirtableRecord,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from podium.testing.airtable_layout import parse_time
+from podium_devtools.airtable_layout import parse_time
 
 
 class FormulaError(ValueError):

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from podium.testing.background_server import BackgroundServer
+from podium_devtools.background_server import BackgroundServer
 
 
 async def hello(request: Request) -> PlainTextResponse:

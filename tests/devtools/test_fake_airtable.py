@@ -17,9 +17,9 @@ import requests
 from pyairtable import Api, retry_strategy
 from pyairtable.formulas import OR, RECORD_ID, to_formula_str
 
-from podium.testing.airtable_base import GeneratedBase, generate_base
-from podium.testing.airtable_layout import V1_LAYOUT, format_time
-from podium.testing.fake_airtable import RATE_LIMIT_BODY, FakeAirtable
+from podium_devtools.airtable_base import GeneratedBase, generate_base
+from podium_devtools.airtable_layout import V1_LAYOUT, format_time
+from podium_devtools.fake_airtable import RATE_LIMIT_BODY, FakeAirtable
 
 TOKEN = "test-token"
 BASE = generate_base(1_500, seed=7)
@@ -608,7 +608,7 @@ def test_env_points_the_migration_tools_at_the_fake(fake: FakeAirtable) -> None:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_the_cli_serves_a_generated_base_and_prints_its_environment(stop_signal: int) -> None:
-    command = [sys.executable, "-m", "podium.testing.fake_airtable", "--records", "1000"]
+    command = [sys.executable, "-m", "podium_devtools.fake_airtable", "--records", "1000"]
     command += ["--port", "0", "--token", "dev", "--rate-limit", "0"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
         try:

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from podium.testing.background_server import BackgroundServer
+from podium_devtools.background_server import BackgroundServer
 
 TRANSACTIONAL_PATH = "/api/v1/transactional"
 

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from podium.testing.background_server import BackgroundServer
+from podium_devtools.background_server import BackgroundServer
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from podium.testing.airtable_layout import (
+from podium_devtools.airtable_layout import (
     ID_ALPHABET,
     V1_LAYOUT,
     AirtableRecord,

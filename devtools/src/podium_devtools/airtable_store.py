@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from podium.testing.airtable_formula import FormulaError, RecordView, compile_formula
-from podium.testing.airtable_layout import (
+from podium_devtools.airtable_formula import FormulaError, RecordView, compile_formula
+from podium_devtools.airtable_layout import (
     ID_ALPHABET,
     RECORD_ID_RE,
     AirtableRecord,

@@ -1,8 +1,8 @@
 """A fake Airtable Web API over real HTTP on 127.0.0.1, for testing the migration tools.
 
     from pyairtable import Api
-    from podium.testing.fake_airtable import FakeAirtable
-    from podium.testing.airtable_base import generate_base
+    from podium_devtools.fake_airtable import FakeAirtable
+    from podium_devtools.airtable_base import generate_base
 
     with FakeAirtable(generate_base(5_000, seed=1).tables, token="dev") as fake:
         api = Api("dev", endpoint_url=fake.url)          # pyairtable 3.x: endpoint_url
@@ -37,7 +37,7 @@ Throttling, per base: `rate_limit` requests/second, counted over a sliding `rate
 refuses everything for `rate_limit_penalty` seconds after (Airtable: 30 s). `pace` instead
 delays requests so at most that many per second are served (for benchmarks).
 
-CLI: `python -m podium.testing.fake_airtable --records 5000 --seed 1 --port 8787 --token dev`.
+CLI: `python -m podium_devtools.fake_airtable --records 5000 --seed 1 --port 8787 --token dev`.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from podium.testing.airtable_layout import (
+from podium_devtools.airtable_layout import (
     V1_LAYOUT,
     AirtableRecord,
     Link,
@@ -71,14 +71,14 @@ from podium.testing.airtable_layout import (
     TableLayout,
     stable_id,
 )
-from podium.testing.airtable_store import (
+from podium_devtools.airtable_store import (
     MAX_RECORDS_PER_WRITE,
     AirtableError,
     AirtableStore,
     FakeClock,
     ListRequest,
 )
-from podium.testing.background_server import BackgroundServer
+from podium_devtools.background_server import BackgroundServer
 
 DEFAULT_BASE_ID = "appPodiumV1Legacy"
 DEFAULT_VIEW = "Grid view"
@@ -813,10 +813,10 @@ def _table_schema(table: TableLayout, layout: Mapping[str, TableLayout]) -> dict
 
 def main(argv: list[str] | None = None) -> None:
     """Serve a generated v1 base until interrupted, printing the variables that point at it."""
-    from podium.testing.airtable_base import generate_base  # the CLI alone needs the generator
+    from podium_devtools.airtable_base import generate_base  # the CLI alone needs the generator
 
     parser = argparse.ArgumentParser(
-        prog="python -m podium.testing.fake_airtable", description=main.__doc__
+        prog="python -m podium_devtools.fake_airtable", description=main.__doc__
     )
     parser.add_argument("--records", type=int, default=5_000, help="total records in the base")
     parser.add_argument("--seed", type=int, default=1)

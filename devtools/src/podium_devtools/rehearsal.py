@@ -1,6 +1,6 @@
 """A timed dress rehearsal of the cutover runbook against a generated base on the fake Airtable.
 
-    uv run python -m podium.cutover.rehearsal --records 50000 --output rehearsal.json
+    uv run python -m podium_devtools.rehearsal --records 50000 --output rehearsal.json
 
 Runs docs/cutover.md's commands as the operator would (each its own process, configured by
 environment variables only) against a generated messy v1 base served by the fake Airtable at
@@ -32,9 +32,9 @@ import asyncpg
 import httpx
 
 from podium.migrate import PROJECT_ROOT
-from podium.testing.airtable_base import generate_base
-from podium.testing.airtable_store import FakeClock
-from podium.testing.fake_airtable import FakeAirtable
+from podium_devtools.airtable_base import generate_base
+from podium_devtools.airtable_store import FakeClock
+from podium_devtools.fake_airtable import FakeAirtable
 
 SMOKE_ACCOUNTS = ("smoke-a@podium.example", "smoke-b@podium.example")
 _RUNNING_ON = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
@@ -231,7 +231,9 @@ async def _v2_usage(database_url: str, rng: random.Random, scale: int) -> dict[s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m podium.cutover.rehearsal", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m podium_devtools.rehearsal", description=__doc__
+    )
     parser.add_argument("--records", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--v2-scale", type=int, default=10, help="v2 usage: events of 30 people")

@@ -1,1 +1,0 @@
-"""Test doubles for the Airtable migration (fake Airtable server, v1 base generator, ...)."""
