@@ -57,6 +57,29 @@ async def test_malformed_json_is_422(
 
 
 @pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/events/", b"{"),
+        ("/events/", b'{"name": "Hack",}'),  # a trailing comma: FastAPI said "body.16"
+        ("/events/", b"not json"),
+        ("/events/", b'{"name": "a"'),
+        ("/events/vote", b'{"event": "e_x" "projects": []}'),
+        ("/request-login", b'{"email": "ada@example.com" x}'),
+        ("/users/", b"\xff\xfe"),
+    ],
+)
+async def test_broken_json_is_one_malformed_body_error_whatever_its_shape(
+    client: httpx.AsyncClient, make_user: MakeUser, path: str, body: bytes
+) -> None:
+    user = await make_user()
+    headers = {**auth_headers(user), "content-type": "application/json"}
+    response = await client.post(path, content=body, headers=headers)
+    assert_error(response, 422)
+    assert response.json()["error"]["code"] == "malformed_body", response.text
+    assert "details" not in response.json()["error"]
+
+
+@pytest.mark.parametrize(
     "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
 )
 async def test_a_wrong_content_type_is_a_4xx(
