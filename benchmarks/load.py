@@ -10,7 +10,11 @@ HTTP on 127.0.0.1 with an open-model load (requests sent at scheduled times, wha
    database floor);
 2. the v1 personas mixed (attendees 70%, lurkers 25%, organisers 5%) at fixed offered rates;
 3. the voting burst: 500 voters casting their votes within 10 s while organisers poll the
-   leaderboard, then the voting rules checked in SQL.
+   leaderboard, then the voting rules checked in SQL;
+4. issue #12's costs and savings (before the searches): bytes on the wire of each list with
+   and without compression, the encoders' CPU time, and the server's CPU per request with each
+   encoding and for a 304 revalidation (loadbench/wire.py); the searches include the
+   compressed and revalidated lists.
 
 Prints tables and writes the figures as JSON to benchmarks/results/. See docs/performance.md.
 """
@@ -28,6 +32,7 @@ import statistics
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +43,7 @@ from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadbench import checks, floor, report, seed
+from loadbench import checks, floor, report, seed, wire
 from loadbench.database import fresh_database
 from loadbench.http import HttpPool
 from loadbench.loadgen import Request, route_stats, run_schedule
@@ -51,16 +56,23 @@ from loadbench.scenarios import (
     voting_burst,
 )
 from loadbench.server import ServerProcess
+from loadbench.steal import cpu_counters, steal_share
 from loadbench.workload import (
+    ADMIN_LEADERBOARD_1000,
+    ADMIN_LEADERBOARD_1000_304,
+    BROWSER_ENCODINGS,
     CONSTANT,
     EVENT_PAGE,
     FLOOR,
     FLOOR_200,
     FLOOR_EVENT,
     LEADERBOARD_1000,
+    LEADERBOARD_1000_304,
     PROJECT_PAGE,
     PROJECTS_200,
+    PROJECTS_200_COMPRESSED,
     PROJECTS_1000,
+    PROJECTS_1000_COMPRESSED,
     USERS_CURRENT,
     VOTE,
     VOTE_RACING,
@@ -76,6 +88,19 @@ log = console.log
 BURST_ORGANISER_RATE = 10.0
 # Everyone else keeps browsing during the burst, at this share of the persona mix's saturation.
 BURST_BROWSE_SHARE = 0.25
+# The server-CPU steps' fixed rates: well below each list's saturation with any encoding.
+CPU_RATE_200 = 60.0
+CPU_RATE_1000 = 25.0
+# Issue #12's goals.
+COMPRESSED_RATIO_GOAL = 0.20  # body bytes with compression / without, at most
+REVALIDATION_GOAL = 10.0  # a 304's throughput / the full list's, at least
+SMALL_ROUTE_GOAL = 0.95  # a small route's saturation after / before, at least
+SMALL_ROUTES = (EVENT_PAGE, USERS_CURRENT, PROJECT_PAGE, VOTE)
+# The small routes' CPU steps: fixed rates well below saturation even on a loaded machine, and
+# the votes kept apart for them (out of ~6,300; the vote route's search gets the rest).
+SMALL_CPU_RATE = 250.0
+SMALL_CPU_VOTE_RATE = 50.0
+SMALL_CPU_VOTES = 600
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -105,6 +130,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-mix", action="store_true", help="skip the persona mix")
     parser.add_argument("--skip-burst", action="store_true", help="skip the voting burst")
     parser.add_argument(
+        "--skip-wire",
+        action="store_true",
+        help="skip the bytes-on-the-wire, encoder and server-CPU measurements (issue #12)",
+    )
+    parser.add_argument(
+        "--skip-small-cpu",
+        action="store_true",
+        help="skip the server-CPU-per-request steps of the small routes",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        action="append",
+        default=[],
+        help="results JSON of an earlier run (repeatable): the small routes' saturation is "
+        "compared with the median of these",
+    )
+    parser.add_argument(
         "--output",
         type=Path,
         help="JSON results file (default: benchmarks/results/load-<time>.json)",
@@ -129,15 +172,51 @@ async def in_process_floor(url: str, event_seq: int, repetitions: int) -> dict[s
     return {"p50_ms": statistics.median(timings), "min_ms": timings[0], "body_bytes": size}
 
 
+class Revalidation:
+    """Requests that carry the route's current ETag in If-None-Match (each answered 304).
+
+    The tag is fetched by `prepare()`, just before the requests are used: a write in between
+    (a vote, a new project) changes it, and the 304s would turn into 200s (counted as errors).
+    """
+
+    def __init__(self, pool: HttpPool, build: Any) -> None:
+        self.pool = pool
+        self.build = build  # etag or None -> list of requests
+        self.etag: str | None = None
+        self._next: Callable[[], Request] = self._unprepared
+
+    async def prepare(self) -> None:
+        probe = self.build(None)[0]
+        response = await self.pool.send(probe.data, 30.0)
+        self.etag = response.header("ETag")
+        if response.status != 200 or not self.etag:
+            raise SystemExit(f"{probe.label}: {response.status}, ETag {self.etag!r}")
+        iterator = itertools.cycle(self.build(self.etag))
+        self._next = lambda: next(iterator)
+
+    def _unprepared(self) -> Request:
+        raise RuntimeError("Revalidation.prepare() was not awaited")
+
+    def __call__(self) -> Request:
+        return self._next()
+
+
+async def prepare(source: Any) -> None:
+    if isinstance(source, Revalidation):
+        await source.prepare()
+
+
+def cycle(requests: list[Request]) -> Any:
+    iterator = itertools.cycle(requests)
+    return lambda: next(iterator)
+
+
 def route_requests(
     workload: Workload, dataset: seed.Dataset, rng: random.Random
-) -> dict[str, tuple[Any, int | None]]:
-    """Per searched route: a request source and, for routes that use up data, a budget."""
+) -> tuple[dict[str, tuple[Any, int | None]], list[Request]]:
+    """Per searched route: a request source and, for routes that use up data, a budget; and
+    the votes kept apart for the small routes' CPU steps."""
     big, small = dataset.big, dataset.small
-
-    def cycle(requests: list[Request]) -> Any:
-        iterator = itertools.cycle(requests)
-        return lambda: next(iterator)
 
     attendees_small = [
         (event, rng.choice(event.attendee_emails)) for event in rng.choices(small, k=400)
@@ -156,6 +235,7 @@ def route_requests(
             votes += [workload.vote(event, email, [seq]) for seq in picks]
     # Interleave voters so one voter's requests are not back to back.
     rng.shuffle(votes)
+    cpu_votes, votes = votes[:SMALL_CPU_VOTES], votes[SMALL_CPU_VOTES:]
 
     return {
         CONSTANT: (cycle([workload.constant()]), None),
@@ -166,13 +246,37 @@ def route_requests(
         USERS_CURRENT: (cycle([workload.users_current(e) for e in everyone]), None),
         PROJECT_PAGE: (cycle([workload.project_page(seq) for seq in projects]), None),
         PROJECTS_200: (cycle([workload.projects(ev, e) for ev, e in attendees_small]), None),
+        PROJECTS_200_COMPRESSED: (
+            cycle(
+                [workload.projects(ev, e, encoding=BROWSER_ENCODINGS) for ev, e in attendees_small]
+            ),
+            None,
+        ),
         PROJECTS_1000: (cycle([workload.projects(big, e) for e in attendees_big]), None),
+        PROJECTS_1000_COMPRESSED: (
+            cycle([workload.projects(big, e, encoding=BROWSER_ENCODINGS) for e in attendees_big]),
+            None,
+        ),
         LEADERBOARD_1000: (
             cycle([workload.projects(big, e, ranked=True) for e in attendees_big]),
             None,
         ),
+        LEADERBOARD_1000_304: (
+            Revalidation(
+                workload.pool,
+                lambda etag: [
+                    workload.projects(big, e, ranked=True, etag=etag) for e in attendees_big
+                ],
+            ),
+            None,
+        ),
+        ADMIN_LEADERBOARD_1000: (cycle([workload.admin_leaderboard(big)]), None),
+        ADMIN_LEADERBOARD_1000_304: (
+            Revalidation(workload.pool, lambda etag: [workload.admin_leaderboard(big, etag=etag)]),
+            None,
+        ),
         VOTE: (cycle(votes), len(votes)),
-    }
+    }, cpu_votes
 
 
 async def smoke_check(
@@ -182,6 +286,7 @@ async def smoke_check(
     for label, (source, budget) in sources.items():
         if budget is not None:
             continue  # consuming routes are checked by their first use
+        await prepare(source)
         request = source()
         response = await pool.send(request.data, 30.0)
         if response.status not in request.expect:
@@ -276,6 +381,287 @@ def evaluate(searches: dict[str, Saturation], burst: dict[str, Any] | None) -> l
     return goals
 
 
+def _kb(size: float) -> str:
+    return f"{size / 1000:,.1f} kB"
+
+
+def evaluate_issue_12(
+    searches: dict[str, Saturation],
+    wire_results: dict[str, Any] | None,
+    small_cpu: dict[str, Any] | None,
+    baseline: dict[str, dict[str, Any]],
+) -> list[report.Goal]:
+    """Issue #12's goals: compressed bytes, 304 throughput, small routes not slower."""
+    goals = []
+    if wire_results is not None:
+        sizes = wire_results["sizes"]
+        for name in ("GET /events/{id}/projects [200]", "GET /events/{id}/projects [1000]"):
+            rows = {row["accept_encoding"]: row for row in sizes if row["list"] == name}
+            raw = rows[None]["body_bytes"]
+            short = name.removeprefix("GET /events/{id}/projects ")
+            # What each browser family sends, and so which encoding it gets.
+            for accepted, clients, chosen in (
+                (BROWSER_ENCODINGS, "Chrome, Edge, Firefox", BROWSER_ENCODINGS),
+                ("gzip, deflate, br", "Safari", "br"),
+            ):
+                row = rows[chosen]
+                goals.append(
+                    report.Goal(
+                        f"bytes on the wire, {short} list, '{accepted}' ({clients}) vs identity",
+                        f"{row['ratio']:.3f} ({row['content_encoding']}: "
+                        f"{_kb(row['body_bytes'])} of {_kb(raw)})"
+                        + (f"; gzip alone {rows['gzip']['ratio']:.3f}" if chosen == "br" else ""),
+                        f"≤ {COMPRESSED_RATIO_GOAL:.2f}",
+                        row["ratio"] <= COMPRESSED_RATIO_GOAL,
+                    )
+                )
+        cpu = {(row["list"], row["variant"]): row for row in wire_results["server_cpu"]["rows"]}
+        parts = []
+        for name in ("GET /events/{id}/projects [200]", "GET /events/{id}/projects [1000]"):
+            plain = cpu.get((name, "identity"))
+            packed = cpu.get((name, "zstd"))
+            if plain and packed:
+                extra = packed["server_cpu_ms_per_request"] - plain["server_cpu_ms_per_request"]
+                parts.append(
+                    f"{name.removeprefix('GET /events/{id}/projects ')}: "
+                    f"{plain['server_cpu_ms_per_request']:.2f} → "
+                    f"{packed['server_cpu_ms_per_request']:.2f} ms ({extra:+.2f})"
+                )
+        if parts:
+            goals.append(
+                report.Goal(
+                    "(context) server CPU per list request, identity → zstd",
+                    "; ".join(parts),
+                    "-",
+                    None,
+                )
+            )
+    plain, packed = searches.get(PROJECTS_1000), searches.get(PROJECTS_1000_COMPRESSED)
+    if plain and packed and plain.saturation_rate:
+        ratio = packed.saturation_rate / plain.saturation_rate
+        goals.append(
+            report.Goal(
+                f"(context) projects [1000] throughput, '{BROWSER_ENCODINGS}' vs identity",
+                f"{ratio:.2f}x ({packed.saturation_rate:.0f} vs {plain.saturation_rate:.0f} /s)",
+                "-",
+                None,
+            )
+        )
+    for full_label, revalidated_label in (
+        (LEADERBOARD_1000, LEADERBOARD_1000_304),
+        (ADMIN_LEADERBOARD_1000, ADMIN_LEADERBOARD_1000_304),
+    ):
+        full, revalidated = searches.get(full_label), searches.get(revalidated_label)
+        if full and revalidated and full.saturation_rate:
+            ratio = revalidated.saturation_rate / full.saturation_rate
+            goals.append(
+                report.Goal(
+                    f"{revalidated_label} vs the full response",
+                    f"{ratio:.1f}x by throughput ({revalidated.saturation_rate:.0f}"
+                    f"{'+' if revalidated.note else ''} vs {full.saturation_rate:.0f} /s)",
+                    f"≥ {REVALIDATION_GOAL:.0f}x",
+                    ratio >= REVALIDATION_GOAL,
+                )
+            )
+    cpu_now = {row["list"]: row for row in (small_cpu or {}).get("rows", [])}
+    for label in SMALL_ROUTES:
+        search = searches.get(label)
+        before = baseline.get(label)
+        fixed = cpu_now.get(label)
+        if search is None and fixed is None:
+            continue
+        parts, verdicts = [], []
+        if search is not None:
+            if before and before.get("saturation_rate"):
+                ratio = search.saturation_rate / before["saturation_rate"]
+                parts.append(
+                    f"saturation {ratio:.2f}x ({search.saturation_rate:.0f} vs median "
+                    f"{before['saturation_rate']:.0f} /s of {before['runs']} run(s)"
+                    + (", request budget ran out: lower bounds" if search.note else "")
+                    + ")"
+                )
+                verdicts.append(ratio >= SMALL_ROUTE_GOAL)
+            else:
+                parts.append(f"saturation {search.saturation_rate:.0f} /s")
+        if fixed is not None:
+            spent = fixed["server_cpu_ms_per_request"] + fixed["database_cpu_ms_per_request"]
+            if before and before.get("cpu_ms"):
+                ratio = spent / before["cpu_ms"]
+                parts.append(
+                    f"CPU per request {ratio:.2f}x ({spent:.2f} vs median "
+                    f"{before['cpu_ms']:.2f} ms, server + database)"
+                )
+                # CPU time per request is the steadier measure on a shared machine: it
+                # decides when both are there.
+                verdicts = [ratio <= 1 / SMALL_ROUTE_GOAL]
+            else:
+                parts.append(f"CPU per request {spent:.2f} ms (server + database)")
+        goals.append(
+            report.Goal(
+                f"{label}: not slower than before #12",
+                "; ".join(parts) + ("" if before else " (no --baseline run to compare with)"),
+                f"saturation ≥ {SMALL_ROUTE_GOAL:.2f}x, CPU per request ≤ "
+                f"{1 / SMALL_ROUTE_GOAL:.2f}x before",
+                verdicts[-1] if verdicts else None,
+            )
+        )
+    return goals
+
+
+def load_baseline(paths: list[Path]) -> dict[str, dict[str, Any]]:
+    """Per route label, over earlier runs' JSON files: the median saturation rate and the
+    median CPU per request (server + database) of the small routes' fixed-rate steps."""
+    rates: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    for path in paths:
+        data = json.loads(path.read_text())
+        for route in data.get("routes", []):
+            rates.setdefault(route["label"], []).append(route["saturation_rate"])
+        for row in data.get("small_routes_cpu", {}).get("rows", []):
+            spent = row["server_cpu_ms_per_request"] + row["database_cpu_ms_per_request"]
+            cpu.setdefault(row["list"], []).append(spent)
+    return {
+        label: {
+            "saturation_rate": statistics.median(rates[label]) if label in rates else None,
+            "runs": len(rates.get(label, [])),
+            "cpu_ms": statistics.median(cpu[label]) if label in cpu else None,
+            "cpu_runs": len(cpu.get(label, [])),
+        }
+        for label in rates.keys() | cpu.keys()
+    }
+
+
+async def small_cpu_phase(
+    pool: HttpPool,
+    workload: Workload,
+    dataset: seed.Dataset,
+    votes: list[Request],
+    meter: wire.CpuMeter,
+    timing: Timing,
+) -> dict[str, Any]:
+    """The server's and the database's CPU per request of the small routes at a fixed rate:
+    steadier than saturation on a shared machine, and it runs on any version of the API."""
+    rng = random.Random(13)
+    everyone = sorted({e for event in dataset.events for e in event.attendee_emails})
+    projects = [rng.choice(event.project_seqs) for event in rng.choices(dataset.events, k=300)]
+    variants = [
+        wire.CpuVariant(CONSTANT, "-", SMALL_CPU_RATE, cycle([workload.constant()])),
+        wire.CpuVariant(
+            EVENT_PAGE,
+            "-",
+            SMALL_CPU_RATE,
+            cycle([workload.event_page(event) for event in dataset.events]),
+        ),
+        wire.CpuVariant(
+            USERS_CURRENT,
+            "-",
+            SMALL_CPU_RATE,
+            cycle([workload.users_current(email) for email in rng.sample(everyone, 300)]),
+        ),
+        wire.CpuVariant(
+            PROJECT_PAGE,
+            "-",
+            SMALL_CPU_RATE,
+            cycle([workload.project_page(seq) for seq in projects]),
+        ),
+        # Each vote once: the budget is sized for the warm-up and the rounds.
+        wire.CpuVariant(VOTE, "-", SMALL_CPU_VOTE_RATE, iter(votes).__next__),
+    ]
+    log(
+        f"small routes: server and database CPU per request at {SMALL_CPU_RATE:.0f}/s "
+        f"(votes {SMALL_CPU_VOTE_RATE:.0f}/s), {timing.cpu_step_seconds:.0f} s each, "
+        f"{timing.cpu_rounds} round(s)"
+    )
+    cpu = await wire.server_cpu(pool, meter, variants, timing.cpu_step_seconds, timing.cpu_rounds)
+    log_cpu(cpu)
+    return cpu
+
+
+def log_cpu(cpu: dict[str, Any]) -> None:
+    log(
+        f"  idle: server {cpu['idle_server_cores_busy'] * 1000:.1f} ms/s, "
+        f"database {cpu['idle_database_cores_busy'] * 1000:.1f} ms/s"
+    )
+    for row in cpu["rows"]:
+        log(
+            f"  {row['list']:<52} {row['variant']:<9} {row['rate']:5.0f}/s: server "
+            f"{row['server_cpu_ms_per_request']:6.2f} ms, database "
+            f"{row['database_cpu_ms_per_request']:6.2f} ms CPU per request (server, rounds: "
+            f"{', '.join(f'{v:.2f}' for v in row['per_round_ms'])}), "
+            f"p50 {row['p50_ms']:.1f} ms, errors {row['errors']}"
+        )
+
+
+async def wire_phase(
+    pool: HttpPool, workload: Workload, meter: wire.CpuMeter, timing: Timing
+) -> dict[str, Any]:
+    """Issue #12's bytes, encoder times and server CPU per request (loadbench/wire.py)."""
+    log("bytes on the wire per list and encoding")
+    sizes, bodies = await wire.wire_sizes(pool, workload)
+    for row in sizes:
+        log(
+            f"  {row['list']:<52} {wire.encoding_name(row['accept_encoding']):<24} "
+            f"{row['content_encoding']:<8} {row['body_bytes']:>10,.0f} B  ratio {row['ratio']:.3f}"
+        )
+    log("the middleware's encoders in process")
+    encoders = wire.encoder_timings(bodies, 5 if timing.cpu_rounds < 2 else 20)
+    shares = wire.field_shares(bodies["GET /events/{id}/projects [1000]"])
+    log(
+        "  what the zstd bytes of the 1,000-project list are: "
+        + ", ".join(f"{key} {share:.0%}" for key, share in shares["shares"].items())
+    )
+    big, small = workload.big, workload.small
+    attendees_small = [(event, event.attendee_emails[i]) for event in small for i in range(5)]
+    attendees_big = big.attendee_emails[:100]
+    variants = []
+    for encoding in (None, "gzip", "br", "zstd"):
+        name = wire.encoding_name(encoding).split()[0]
+        variants.append(
+            wire.CpuVariant(
+                "GET /events/{id}/projects [200]",
+                name,
+                CPU_RATE_200,
+                cycle([workload.projects(ev, e, encoding=encoding) for ev, e in attendees_small]),
+            )
+        )
+    for encoding in (None, "gzip", "br", "zstd"):
+        name = wire.encoding_name(encoding).split()[0]
+        variants.append(
+            wire.CpuVariant(
+                "GET /events/{id}/projects [1000]",
+                name,
+                CPU_RATE_1000,
+                cycle([workload.projects(big, e, encoding=encoding) for e in attendees_big]),
+            )
+        )
+    board = Revalidation(
+        pool,
+        lambda etag: [workload.projects(big, e, ranked=True, etag=etag) for e in attendees_big],
+    )
+    admin = Revalidation(pool, lambda etag: [workload.admin_leaderboard(big, etag=etag)])
+    await board.prepare()
+    await admin.prepare()
+    name = "GET /events/{id}/projects?leaderboard=true [1000]"
+    variants += [
+        wire.CpuVariant(name, "identity", CPU_RATE_1000, cycle(board.build(None))),
+        wire.CpuVariant(name, "304", CPU_RATE_1000, board),
+        wire.CpuVariant(
+            "GET /events/admin/{id}/leaderboard [1000]",
+            "identity",
+            CPU_RATE_1000,
+            cycle(admin.build(None)),
+        ),
+        wire.CpuVariant("GET /events/admin/{id}/leaderboard [1000]", "304", CPU_RATE_1000, admin),
+    ]
+    log(
+        f"server CPU per request: {len(variants)} variants at a fixed rate, "
+        f"{timing.cpu_step_seconds:.0f} s each, {timing.cpu_rounds} round(s)"
+    )
+    cpu = await wire.server_cpu(pool, meter, variants, timing.cpu_step_seconds, timing.cpu_rounds)
+    log_cpu(cpu)
+    return {"sizes": sizes, "encoders": encoders, "field_shares": shares, "server_cpu": cpu}
+
+
 async def run(args: argparse.Namespace) -> int:
     timing = Timing.quick() if args.quick else Timing()
     criteria = Criteria()
@@ -292,6 +678,7 @@ async def run(args: argparse.Namespace) -> int:
             "criteria": criteria.__dict__,
         },
     }
+    counters_at_start = cpu_counters()
     load_now = results["machine"]["load_average_at_start"][0]
     if load_now > 0.5:
         log(
@@ -333,11 +720,23 @@ async def run(args: argparse.Namespace) -> int:
         await asyncio.to_thread(server.start)
         log(f"server: {args.workers} worker(s) on {server.base_url}")
         pool = HttpPool("127.0.0.1", server.port, args.max_connections)
+        meter_conn = await asyncpg.connect(database.url)
         try:
             workload = Workload(pool, dataset.big, dataset.small, server.jwt_secret)
-            sources = route_requests(workload, dataset, random.Random(3))
+            sources, cpu_votes = route_requests(workload, dataset, random.Random(3))
+            sources = select_routes(sources, args.routes)
             await smoke_check(pool, sources, workload)
-            searches = await search_routes(pool, sources, timing, criteria, args.routes)
+            assert server.process is not None
+            meter = wire.CpuMeter(server.process.pid, meter_conn)
+            if not args.skip_small_cpu:
+                results["small_routes_cpu"] = await small_cpu_phase(
+                    pool, workload, dataset, cpu_votes, meter, timing
+                )
+            wire_results = None
+            if not args.skip_wire:
+                wire_results = await wire_phase(pool, workload, meter, timing)
+                results["wire"] = wire_results
+            searches = await search_routes(pool, sources, timing, criteria)
             results["routes"] = [search.as_dict() for search in searches.values()]
 
             mix_phases = []
@@ -355,15 +754,30 @@ async def run(args: argparse.Namespace) -> int:
                 results["voting_burst"] = burst
         finally:
             pool.close()
+            await meter_conn.close()
             await asyncio.to_thread(server.stop)
 
     results["machine"]["load_average_at_end"] = os.getloadavg()
+    results["machine"]["cpu_steal_share"] = steal_share(counters_at_start, cpu_counters())
+    log(f"hypervisor steal over the run: {results['machine']['cpu_steal_share']:.1%} of CPU time")
     goals = evaluate(searches, burst)
+    baseline = load_baseline(args.baseline)
+    results["baseline"] = {"files": [str(path) for path in args.baseline], "routes": baseline}
+    goals += evaluate_issue_12(searches, wire_results, results.get("small_routes_cpu"), baseline)
     results["goals"] = [goal.as_dict() for goal in goals]
     results["seconds"] = time.perf_counter() - started
 
     ceiling = searches[CONSTANT].saturation_rate if CONSTANT in searches else 0.0
-    tables = [report.saturation_table(list(searches.values()), ceiling)]
+    tables = []
+    if "small_routes_cpu" in results:
+        tables.append(
+            report.cpu_table(
+                "Small routes: CPU per request at a fixed rate", results["small_routes_cpu"]
+            )
+        )
+    if wire_results is not None:
+        tables += report.wire_tables(wire_results)
+    tables.append(report.saturation_table(list(searches.values()), ceiling))
     if mix_phases:
         tables.append(report.phase_table("Persona mix at fixed offered rates", mix_phases))
     if burst is not None:
@@ -396,19 +810,28 @@ def _label_matches(label: str, wanted: str) -> bool:
     return label == wanted[1:] if wanted.startswith("=") else wanted in label
 
 
+def select_routes(
+    sources: dict[str, tuple[Any, int | None]], only: str | None
+) -> dict[str, tuple[Any, int | None]]:
+    """The routes `--routes` names (all without it); the framework ceiling always."""
+    wanted = [part.strip() for part in only.split(",")] if only else None
+    return {
+        label: source
+        for label, source in sources.items()
+        if not wanted or label == CONSTANT or any(_label_matches(label, part) for part in wanted)
+    }
+
+
 async def search_routes(
     pool: HttpPool,
     sources: dict[str, tuple[Any, int | None]],
     timing: Timing,
     criteria: Criteria,
-    only: str | None,
 ) -> dict[str, Saturation]:
-    wanted = [part.strip() for part in only.split(",")] if only else None
     searches = {}
     for label, (source, budget) in sources.items():
-        if wanted and label != CONSTANT and not any(_label_matches(label, part) for part in wanted):
-            continue
         log(f"saturation search: {label}")
+        await prepare(source)
         searches[label] = await saturation_search(
             pool, label, source, timing, criteria, budget=budget, progress=log
         )

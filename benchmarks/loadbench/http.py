@@ -3,23 +3,44 @@
 httpx costs a few hundred microseconds of Python per request; on a 2-core machine that shares
 its cores with the server and PostgreSQL, the load generator would then measure itself. This
 client does only what the benchmark needs: one request at a time per connection, bodies framed
-by Content-Length or chunked encoding, a pool with a connection cap.
+by Content-Length or chunked encoding, a pool with a connection cap. Bodies are kept as they came
+(a compressed body stays compressed: its length is the bytes on the wire); the head is kept raw
+and parsed only when a caller asks for a header.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from typing import NamedTuple, cast
 
 
 class HttpResponse(NamedTuple):
     status: int
-    body: bytes
+    body: bytes  # as sent: still compressed when the response has a Content-Encoding
+    head: bytes = b""  # the status line and headers, without the blank line
+
+    def header(self, name: str) -> str | None:
+        """The first value of header `name` (any case), or None."""
+        wanted = name.lower().encode()
+        for line in self.head.split(b"\r\n")[1:]:
+            key, _, value = line.partition(b":")
+            if key.strip().lower() == wanted:
+                return value.strip().decode("latin-1")
+        return None
 
 
 class HttpError(Exception):
     """The connection failed or the response was not HTTP/1.1 we understand."""
+
+
+# uvicorn closes a keep-alive connection idle for 5 s (`timeout_keep_alive`). A request sent
+# on one just as the server closes it is lost ("connection lost", no response): seen as 4
+# errors in a 3-second step when several connections of a previous, busier step expired
+# together. Idle connections older than this are closed by the pool instead, as browsers and
+# httpx do (their keep-alive expiry).
+IDLE_EXPIRY_SECONDS = 4.0
 
 
 class _Connection(asyncio.Protocol):
@@ -28,6 +49,7 @@ class _Connection(asyncio.Protocol):
         self.buffer = bytearray()
         self.waiter: asyncio.Future[tuple[HttpResponse, bool]] | None = None
         self.closed = False
+        self.idle_since = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
@@ -68,7 +90,8 @@ def _parse(buffer: bytearray) -> tuple[HttpResponse, bool] | None:
     head_end = buffer.find(b"\r\n\r\n")
     if head_end < 0:
         return None
-    lines = bytes(buffer[:head_end]).split(b"\r\n")
+    head = bytes(buffer[:head_end])
+    lines = head.split(b"\r\n")
     status = int(lines[0].split(b" ", 2)[1])
     length: int | None = None
     chunked = False
@@ -95,13 +118,13 @@ def _parse(buffer: bytearray) -> tuple[HttpResponse, bool] | None:
             if len(buffer) < chunk_start + size + 2:
                 return None
             if size == 0:
-                return HttpResponse(status, bytes(body)), keep_alive
+                return HttpResponse(status, bytes(body), head), keep_alive
             body += buffer[chunk_start : chunk_start + size]
             position = chunk_start + size + 2
     length = length or 0
     if len(buffer) < start + length:
         return None
-    return HttpResponse(status, bytes(buffer[start : start + length])), keep_alive
+    return HttpResponse(status, bytes(buffer[start : start + length]), head), keep_alive
 
 
 class HttpPool:
@@ -128,8 +151,9 @@ class HttpPool:
     async def _acquire(self) -> _Connection:
         while self._idle:
             conn = self._idle.pop()
-            if not conn.closed:
+            if not conn.closed and time.monotonic() - conn.idle_since < IDLE_EXPIRY_SECONDS:
                 return conn
+            conn.close()
             self._open -= 1
         if self._open >= self.max_connections:
             waiter: asyncio.Future[_Connection | None] = asyncio.get_running_loop().create_future()
@@ -158,6 +182,7 @@ class HttpPool:
                 waiter.set_result(conn)
                 return
         if conn is not None:
+            conn.idle_since = time.monotonic()
             self._idle.append(conn)
         else:
             self._open -= 1

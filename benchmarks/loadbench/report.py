@@ -70,7 +70,7 @@ class Goal:
     name: str
     measured: str
     target: str
-    met: bool
+    met: bool | None  # None: context, or nothing to judge against
     why: str = ""
 
     def as_dict(self) -> dict[str, object]:
@@ -131,8 +131,78 @@ def goals_table(goals: list[Goal]) -> Table:
     for column in ("goal", "measured", "target", "met"):
         table.add_column(column)
     for goal in goals:
-        verdict = "[green]yes[/green]" if goal.met else "[red]NO[/red]"
+        verdicts = {None: "-", True: "[green]yes[/green]", False: "[red]NO[/red]"}
+        verdict = verdicts[goal.met]
         table.add_row(goal.name, goal.measured, goal.target, verdict)
+    return table
+
+
+def wire_tables(wire: dict[str, Any]) -> list[Table]:
+    """Issue #12: bytes per encoding, the encoders in process, the server's CPU per request."""
+    sizes = Table(title="Bytes on the wire per response (mean body as sent; ratio to identity)")
+    for column in ("response", "Accept-Encoding", "sent as", "body bytes", "ratio", "head bytes"):
+        sizes.add_column(
+            column,
+            justify="left" if column in ("response", "Accept-Encoding", "sent as") else "right",
+        )
+    previous = None
+    for row in wire["sizes"]:
+        accepted = row["accept_encoding"] or "(none)"
+        sizes.add_row(
+            row["list"] if row["list"] != previous else "",
+            accepted,
+            row["content_encoding"],
+            f"{row['body_bytes']:,.0f}",
+            f"{row['ratio']:.3f}",
+            f"{row['head_bytes']:.0f}",
+        )
+        previous = row["list"]
+    encoders = wire["encoders"]
+    levels = ", ".join(f"{k} {v}" for k, v in encoders["settings"].items())
+    timing = Table(
+        title=f"The middleware's encoders in process, one body at a time ({levels}; in "
+        "brackets: other levels, for comparison)"
+    )
+    for column in ("body", "encoding", "in bytes", "out bytes", "CPU ms", "wall ms (best)"):
+        timing.add_column(column, justify="left" if column in ("body", "encoding") else "right")
+    previous = None
+    for row in encoders["rows"]:
+        timing.add_row(
+            row["list"] if row["list"] != previous else "",
+            row["encoding"] if row["middleware"] else f"({row['encoding']})",
+            f"{row['input_bytes']:,}",
+            f"{row['output_bytes']:,}",
+            f"{row['cpu_ms_median']:.2f}",
+            f"{row['wall_ms_median']:.2f} ({row['wall_ms_best']:.2f})",
+        )
+        previous = row["list"]
+    cpu = cpu_table("Lists: CPU per request at a fixed rate", wire["server_cpu"])
+    return [sizes, timing, cpu]
+
+
+def cpu_table(title: str, cpu: dict[str, Any]) -> Table:
+    """CPU per request of the server's processes and of its database's backends (/proc)."""
+    table = Table(
+        title=f"{title} (net of idle: server {cpu['idle_server_cores_busy'] * 1000:.1f} ms/s, "
+        f"database {cpu['idle_database_cores_busy'] * 1000:.1f} ms/s)"
+    )
+    for column in ("route", "variant", "rate /s", "server ms", "(per round)", "database ms"):
+        table.add_column(column, justify="left" if column in ("route", "variant") else "right")
+    table.add_column("p50 ms", justify="right")
+    table.add_column("errors", justify="right")
+    previous = None
+    for row in cpu["rows"]:
+        table.add_row(
+            row["list"] if row["list"] != previous else "",
+            row["variant"],
+            f"{row['rate']:.0f}",
+            f"{row['server_cpu_ms_per_request']:.2f}",
+            ", ".join(f"{value:.2f}" for value in row["per_round_ms"]),
+            f"{row['database_cpu_ms_per_request']:.2f}",
+            _ms(row["p50_ms"]),
+            str(row["errors"]),
+        )
+        previous = row["list"]
     return table
 
 

@@ -19,6 +19,7 @@ from loadbench.loadgen import (
     run_schedule,
 )
 from loadbench.seed import SeededEvent
+from loadbench.steal import cpu_counters, steal_share
 from loadbench.workload import VOTE_RACING, Workload
 from podium.services.access import max_votes_per_user
 
@@ -46,6 +47,10 @@ class Timing:
     refine_steps: int = 2
     calibration_concurrency: int = 16
     timeout: float = 10.0
+    # The server-CPU steps (loadbench.wire.server_cpu): each variant this long at a fixed rate,
+    # this many times interleaved.
+    cpu_step_seconds: float = 5.0
+    cpu_rounds: int = 2
 
     @classmethod
     def quick(cls) -> Timing:
@@ -58,6 +63,8 @@ class Timing:
             burst_seconds=2.0,
             step_factors=(0.5, 0.9, 1.25),
             mix_fractions=(0.5,),
+            cpu_step_seconds=1.5,
+            cpu_rounds=1,
         )
 
 
@@ -95,12 +102,14 @@ class Step:
     stats: RouteStats
     sustained: bool
     generator_cpu: float  # share of one core the generator used
+    steal: float = 0.0  # share of the machine's CPU time the hypervisor took during the step
 
     def as_dict(self) -> dict[str, object]:
         return {
             "offered_rate": self.offered,
             "sustained": self.sustained,
             "generator_cpu": self.generator_cpu,
+            "cpu_steal_share": self.steal,
             **self.stats.as_dict(),
         }
 
@@ -206,16 +215,19 @@ async def saturation_search(
             result.note = f"request budget ({budget}) used up: saturation is at least the last rate"
             return None
         schedule = [(at, take()) for at in times]
+        counters = cpu_counters()
         phase = await run_schedule(pool, label, schedule, offered_rate=offered)
+        steal = steal_share(counters, cpu_counters())
         stats = route_stats(phase, label)
         if not baseline_p50:
             baseline_p50 = stats.p50_ms
         sustained = criteria.sustained(stats, offered, baseline_p50)
-        result.steps.append(Step(offered, stats, sustained, phase.cpu_seconds / phase.wall))
+        result.steps.append(Step(offered, stats, sustained, phase.cpu_seconds / phase.wall, steal))
         progress(
             f"  {label:<52} offered {offered:8.1f}/s achieved {stats.achieved_rate:8.1f}/s "
             f"p50 {stats.p50_ms:7.1f} p99 {stats.p99_ms:8.1f} ms "
-            f"errors {stats.count - stats.ok:<4} {'ok' if sustained else 'SATURATED'}"
+            f"errors {stats.count - stats.ok:<4} steal {steal:4.0%} "
+            f"{'ok' if sustained else 'SATURATED'}"
         )
         await asyncio.sleep(0.3)  # let queues drain between steps
         return sustained
@@ -245,9 +257,13 @@ async def saturation_search(
             factor *= timing.extra_step_growth
             yield factor
 
-    if halvings == 0:
-        sustained = first
-        for factor in higher():
+    if outcome:
+        sustained = first / 2**halvings
+        # After a halving, climb back through the rates halved away before going on: a first
+        # step that failed on a stall of the shared VM (a p50 of 130 ms where the next step
+        # down had 80) would otherwise leave the route at half its rate or less.
+        back_up = [first / 2**h for h in range(halvings - 1, -1, -1)]
+        for factor in itertools.chain(back_up, higher()):
             if not await holds(factor):
                 # Narrow the gap between the last sustained step and this one (0.5 -> 0.75 of
                 # the estimate is a 50 % jump): a bisection, one run per step.

@@ -30,6 +30,17 @@ PROJECTS_1000 = "GET /events/{id}/projects [1000]"
 LEADERBOARD_200 = "GET /events/{id}/projects?leaderboard=true [200]"
 LEADERBOARD_1000 = "GET /events/{id}/projects?leaderboard=true [1000]"
 ADMIN_LEADERBOARD = "GET /events/admin/{id}/leaderboard"
+ADMIN_LEADERBOARD_1000 = "GET /events/admin/{id}/leaderboard [1000]"
+# Issue #12's variants of the lists: what a browser sends. Compression: the encodings every
+# current browser accepts (the server picks zstd, then br, then gzip). Revalidation: the
+# current ETag in If-None-Match, answered 304 with no body.
+BROWSER_ENCODINGS = "gzip, br, zstd"
+COMPRESSED = " gzip,br,zstd"
+REVALIDATED = " 304"
+PROJECTS_200_COMPRESSED = PROJECTS_200 + COMPRESSED
+PROJECTS_1000_COMPRESSED = PROJECTS_1000 + COMPRESSED
+LEADERBOARD_1000_304 = LEADERBOARD_1000 + REVALIDATED
+ADMIN_LEADERBOARD_1000_304 = ADMIN_LEADERBOARD_1000 + REVALIDATED
 ADMIN_EVENT = "GET /events/admin/{id}"
 USERS_CURRENT = "GET /users/current"
 PROJECT_PAGE = "GET /projects/{id}"
@@ -59,6 +70,27 @@ PERSONAS: dict[str, tuple[int, list[tuple[int, str]]]] = {
 }
 
 
+def _conditional_headers(
+    encoding: str | None, etag: str | None
+) -> tuple[dict[str, str], frozenset[int]]:
+    extra: dict[str, str] = {}
+    if encoding is not None:
+        extra["Accept-Encoding"] = encoding
+    if etag is not None:
+        extra["If-None-Match"] = etag
+    return extra, frozenset({304}) if etag is not None else frozenset({200})
+
+
+def _suffix(encoding: str | None, etag: str | None) -> str:
+    """What a list's label gains for its Accept-Encoding and If-None-Match."""
+    suffix = ""
+    if encoding is not None:
+        suffix += COMPRESSED if encoding == BROWSER_ENCODINGS else f" {encoding}"
+    if etag is not None:
+        suffix += REVALIDATED
+    return suffix
+
+
 class Workload:
     """Builds requests for the seeded data, with access tokens minted for the server's secret."""
 
@@ -78,9 +110,18 @@ class Workload:
     def auth(self, email: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._token(email)}"}
 
-    def _get(self, label: str, path: str, email: str | None = None) -> Request:
+    def _get(
+        self,
+        label: str,
+        path: str,
+        email: str | None = None,
+        extra: dict[str, str] | None = None,
+        expect: frozenset[int] = frozenset({200}),
+    ) -> Request:
         headers = self.auth(email) if email else {}
-        return Request(label, self.pool.build("GET", path, headers))
+        if extra:
+            headers.update(extra)
+        return Request(label, self.pool.build("GET", path, headers), expect)
 
     @staticmethod
     def event_id(event: SeededEvent) -> str:
@@ -102,21 +143,43 @@ class Workload:
     def event_page(self, event: SeededEvent) -> Request:
         return self._get(EVENT_PAGE, f"/events/{self.event_id(event)}")
 
-    def projects(self, event: SeededEvent, email: str, *, ranked: bool = False) -> Request:
-        size = len(event.project_seqs)
+    def projects(
+        self,
+        event: SeededEvent,
+        email: str | None,
+        *,
+        ranked: bool = False,
+        encoding: str | None = None,
+        etag: str | None = None,
+    ) -> Request:
+        """The event's project list (ranked: its leaderboard); `encoding` goes in
+        Accept-Encoding, `etag` in If-None-Match (a 304 is then expected), each labelled so."""
+        assert event.project_seqs
         big = event is self.big
         if ranked:
             label = LEADERBOARD_1000 if big else LEADERBOARD_200
-            query = "?leaderboard=true"
         else:
             label = PROJECTS_1000 if big else PROJECTS_200
-            query = ""
-        assert size > 0
-        return self._get(label, f"/events/{self.event_id(event)}/projects{query}", email)
+        extra, expect = _conditional_headers(encoding, etag)
+        label += _suffix(encoding, etag)
+        return self._get(label, self.projects_path(event, ranked=ranked), email, extra, expect)
 
-    def admin_leaderboard(self, event: SeededEvent) -> Request:
-        path = f"/events/admin/{self.event_id(event)}/leaderboard"
-        return self._get(ADMIN_LEADERBOARD, path, event.owner_email)
+    def projects_path(self, event: SeededEvent, *, ranked: bool = False) -> str:
+        query = "?leaderboard=true" if ranked else ""
+        return f"/events/{self.event_id(event)}/projects{query}"
+
+    def admin_leaderboard(
+        self, event: SeededEvent, *, encoding: str | None = None, etag: str | None = None
+    ) -> Request:
+        """The owner's leaderboard of one event, labelled by size like the public lists."""
+        label = ADMIN_LEADERBOARD_1000 if event is self.big else ADMIN_LEADERBOARD
+        extra, expect = _conditional_headers(encoding, etag)
+        label += _suffix(encoding, etag)
+        path = self.admin_leaderboard_path(event)
+        return self._get(label, path, event.owner_email, extra, expect)
+
+    def admin_leaderboard_path(self, event: SeededEvent) -> str:
+        return f"/events/admin/{self.event_id(event)}/leaderboard"
 
     def admin_event(self, event: SeededEvent) -> Request:
         return self._get(ADMIN_EVENT, f"/events/admin/{self.event_id(event)}", event.owner_email)
@@ -170,6 +233,10 @@ class Workload:
         data = self.pool.build("POST", "/events/vote", headers, body)
         return Request(label, data, expect=expect, on_response=on_response)
 
+    def mix_admin_leaderboard(self, event: SeededEvent) -> Request:
+        """The persona mix's admin leaderboard: one label for every event's (as before #12)."""
+        return self._get(ADMIN_LEADERBOARD, self.admin_leaderboard_path(event), event.owner_email)
+
     # Personas --------------------------------------------------------------------------------
 
     def persona_request(self, rng: random.Random) -> Request:
@@ -198,7 +265,7 @@ class Workload:
         if action == "leaderboard":
             return self.projects(event, event.owner_email, ranked=True)
         if action == "admin_leaderboard":
-            return self.admin_leaderboard(event)
+            return self.mix_admin_leaderboard(event)
         if action == "admin_event":
             return self.admin_event(event)
         raise ValueError(action)
