@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Header
@@ -69,14 +70,28 @@ def not_modified(etag: str, cache_control: str) -> Response:
     return Response(status_code=304, headers={"ETag": etag, "Cache-Control": cache_control})
 
 
+async def json_for_tag(
+    if_none_match: str | None,
+    etag: str,
+    body: Callable[[], Awaitable[bytes]],
+    cache_control: str = PUBLIC_CACHE,
+) -> Response:
+    """A 304 when the client holds `etag`, else `body()` with it: the body is built only then."""
+    if is_fresh(if_none_match, etag):
+        return not_modified(etag, cache_control)
+    return _tagged(await body(), etag, cache_control)
+
+
+def _tagged(body: bytes, etag: str, cache_control: str) -> Response:
+    return Response(
+        body, media_type="application/json", headers={"ETag": etag, "Cache-Control": cache_control}
+    )
+
+
 def json_with_etag(
     if_none_match: str | None, body: bytes, etag: str, cache_control: str = PUBLIC_CACHE
 ) -> Response:
     """`body` (JSON) with its tag, or a 304 with no body when the client already has it."""
     if is_fresh(if_none_match, etag):
         return not_modified(etag, cache_control)
-    return Response(
-        body,
-        media_type="application/json",
-        headers={"ETag": etag, "Cache-Control": cache_control},
-    )
+    return _tagged(body, etag, cache_control)

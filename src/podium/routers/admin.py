@@ -35,10 +35,12 @@ async def get_admin_leaderboard(
 ) -> Response:
     """The event owner's leaderboard: every project by points, with join codes and emails."""
     etag = await leaderboard.admin_leaderboard_etag(event, settings.id_key_value)
-    if conditional.is_fresh(if_none_match, etag):
-        return conditional.not_modified(etag, conditional.PRIVATE_CACHE)
-    body = await leaderboard.admin_leaderboard_json(event)
-    return conditional.json_with_etag(if_none_match, body, etag, conditional.PRIVATE_CACHE)
+    return await conditional.json_for_tag(
+        if_none_match,
+        etag,
+        lambda: leaderboard.admin_leaderboard_json(event),
+        conditional.PRIVATE_CACHE,
+    )
 
 
 @router.get(

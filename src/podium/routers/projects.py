@@ -45,10 +45,11 @@ async def list_event_projects(
     etag = await leaderboard.event_projects_etag(
         event, settings.id_key_value, leaderboard=leaderboard_order
     )
-    if conditional.is_fresh(if_none_match, etag):
-        return conditional.not_modified(etag, conditional.PUBLIC_CACHE)
-    body = await leaderboard.event_projects_json(event, leaderboard=leaderboard_order)
-    return conditional.json_with_etag(if_none_match, body, etag)
+    return await conditional.json_for_tag(
+        if_none_match,
+        etag,
+        lambda: leaderboard.event_projects_json(event, leaderboard=leaderboard_order),
+    )
 
 
 @router.get("/projects/mine", response_model=list[ProjectPrivate], responses=error_responses(401))
