@@ -2,8 +2,8 @@
 
 Seeds the benchmark database (as benchmarks/load.py does), then calls the ASGI app directly (no
 HTTP, no network) for each hot route, one request at a time, and prints per route: the time per
-request, the SQL statements per request (counted with a SQLAlchemy event listener, so N+1 queries
-show), the database round trips the pool adds (pre-ping, BEGIN/ROLLBACK) and, with --cprofile,
+request, the SQL statements per request (counted with asyncpg's query logger, so N+1 queries
+show), the round trips a transaction adds (BEGIN/COMMIT) and, with --cprofile,
 the functions where the time goes.
 """
 
@@ -28,7 +28,6 @@ import asyncpg
 import asyncpg.connection
 import uvloop
 from pydantic import SecretStr
-from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -55,7 +54,7 @@ from loadbench.workload import (
 
 from podium.app import create_app
 from podium.config import Environment, Settings
-from podium.db import database
+from podium.db import Database
 from podium.ids import Entity
 from podium.public_ids import public_id
 from podium.security import TokenType, create_token
@@ -68,45 +67,23 @@ async def constant() -> dict[str, object]:
 
 
 class Statements:
-    """Counts what the app sends to PostgreSQL, by the statement's first words."""
+    """Counts what the app sends to PostgreSQL, by the statement's first words: asyncpg's query
+    logger on every connection of the app's pool, so BEGIN/COMMIT and any ping show too."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.last: dict[str, tuple[str, Any]] = {}  # by kind: the last statement and parameters
 
-    def __call__(self, conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        kind = " ".join(statement.split()[:4])[:60]
+    def __call__(self, logged: Any) -> None:
+        # asyncpg's own type introspection (once per connection and type) is not the app's.
+        if any(mark in logged.query for mark in ("pg_catalog.pg_type", "'jit'")):
+            return
+        kind = " ".join(logged.query.split()[:4])[:60]
         self.counts[kind] += 1
-        self.last[kind] = (statement, parameters)
+        self.last[kind] = (logged.query, logged.args)
 
-
-def count_round_trips(statements: Statements) -> None:
-    """Count the round trips that are not the app's statements: pings, BEGIN/COMMIT/ROLLBACK."""
-    connection = asyncpg.connection.Connection
-    execute, fetchrow = connection.execute, connection.fetchrow
-
-    async def counted_execute(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        statements.counts.update([f"(round trip) {query.split()[0].upper()}"])
-        return await execute(self, query, *args, **kwargs)
-
-    fetch = connection.fetch
-
-    def kind(query: str) -> str:
-        return "(asyncpg) " + " ".join(query.split()[:4])[:50]
-
-    async def counted_fetchrow(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        # SQLAlchemy runs its statements as prepared statements; these are the app's raw reads.
-        ping = query.strip() == ";"
-        statements.counts.update(["(round trip) pool pre-ping" if ping else kind(query)])
-        return await fetchrow(self, query, *args, **kwargs)
-
-    async def counted_fetch(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        statements.counts.update([kind(query)])
-        return await fetch(self, query, *args, **kwargs)
-
-    connection.execute = counted_execute  # type: ignore[method-assign]
-    connection.fetchrow = counted_fetchrow  # type: ignore[method-assign]
-    connection.fetch = counted_fetch  # type: ignore[method-assign]
+    async def install(self, conn: asyncpg.Connection) -> None:
+        conn.add_query_logger(self)
 
 
 async def explain(url: str, statements: Statements) -> None:
@@ -263,9 +240,10 @@ async def run(args: argparse.Namespace) -> None:
         app.add_api_route("/__bench/constant", constant, methods=["GET"], include_in_schema=False)
         async with app.router.lifespan_context(app):
             statements = Statements()
-            engine = database.engine.sync_engine
-            event.listen(engine, "before_cursor_execute", statements)
-            count_round_trips(statements)
+            # The app's pool, with the query logger on each connection.
+            await app.state.database.close()
+            app.state.database = Database(db.url, size=10, on_connect=statements.install)
+            await app.state.database.open()
             rng = random.Random(1)
             for label, requests in requests_for(dataset, rng).items():
                 if args.routes and not any(

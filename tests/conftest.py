@@ -26,12 +26,13 @@ from podium import migrate
 from podium.app import create_app
 from podium.config import Environment, Settings
 from podium.database_url import plain_url, sqlalchemy_url
+from podium.db import Database, ormar_database
 from podium.ids import DEVELOPMENT_ID_KEY
 from podium.models import User
 from podium.security import TokenType, create_token
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
-DB_FIXTURES = {"server_url", "database_url", "app", "client", "db", "make_user"}
+DB_FIXTURES = {"server_url", "database_url", "app", "client", "db", "make_user", "count_queries"}
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,7 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         jwt_secret=SecretStr(TEST_JWT_SECRET),
         id_key=SecretStr(DEVELOPMENT_ID_KEY),
-        database_pool_size=20,
-        database_max_overflow=20,
+        database_pool_size=40,
     )
 
 
@@ -136,7 +136,38 @@ def settings(database_url: str) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
-        yield application
+        # ormar's own handle, for the tests' arrange helpers (`User.objects.create`…): the app
+        # sends its SQL through app.state.database and never connects this one.
+        await ormar_database.connect_to(settings.database_url or "", pool_size=4)
+        try:
+            yield application
+        finally:
+            await ormar_database.disconnect()
+
+
+@pytest.fixture
+async def count_queries(app: FastAPI, database_url: str) -> AsyncIterator[list[str]]:
+    """Every SQL statement the app sends while the test runs (asyncpg's query logger on a pool
+    of the app's own kind, swapped in for the test)."""
+    statements: list[str] = []
+
+    def record(logged: Any) -> None:
+        # Not asyncpg's own type introspection (with JIT turned off around it), sent the first
+        # time a connection meets a type.
+        if not any(mark in logged.query for mark in ("pg_catalog.pg_type", "'jit'")):
+            statements.append(logged.query)
+
+    async def log_queries(conn: asyncpg.Connection) -> None:
+        conn.add_query_logger(record)
+
+    counted = Database(database_url, size=4, on_connect=log_queries)
+    await counted.open()
+    previous, app.state.database = app.state.database, counted
+    try:
+        yield statements
+    finally:
+        app.state.database = previous
+        await counted.close()
 
 
 @pytest.fixture(scope="session")

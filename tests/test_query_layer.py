@@ -1,7 +1,8 @@
 """Only podium.queries sends SQL: no other module of the web app reaches the database itself.
 
 Read from the source: a module outside the query package that imports SQLAlchemy or asyncpg,
-takes the database handle from podium.db, or uses ormar's query API (`Model.objects`, an awaited
+takes ormar's handle from podium.db, runs a statement itself on the `db` or `tx` it was given
+(`.fetch()`, `.execute()`…), or uses ormar's query API (`Model.objects`, an awaited
 `instance.update()/delete()/load()/save()`) is reported. The backfill and the cutover tools run
 apart from the app and keep their own SQL; the models are the schema.
 """
@@ -17,23 +18,20 @@ PACKAGE = Path(podium.__file__).parent
 # Where SQL or the database handle belongs (app.py's lifespan opens and closes the pool).
 ALLOWED = {"queries", "backfill", "cutover", "dev", "models", "db.py", "migrate.py", "app.py"}
 ORMAR_INSTANCE_QUERIES = {"update", "delete", "load", "save", "upsert", "update_or_create"}
-DATABASE_HANDLE = {"database", "transaction"}
-
-# The write paths still on the request's SQLAlchemy transaction: they move to the query layer
-# with the explicit request connection (issue #13, in progress). Each must leave this list as
-# it is migrated; the test fails when a listed module is clean (so the list only shrinks) and
-# when any other module reaches the database.
-PENDING = {
-    "deps.py",  # the request transaction dependency itself
-    "routers/health.py",
-    "services/admin.py",
-    "services/auth.py",
-    "services/events.py",
-    "services/join_codes.py",
-    "services/projects.py",
-    "services/review.py",
-    "services/users.py",
-    "services/voting.py",
+# ormar's handle (connected by tests and the demo seeder only).
+DATABASE_HANDLE = {"ormar_database"}
+# What a connection, a pool or podium.db.Database runs SQL with: a service that holds the
+# request's `db` or `tx` passes it on to podium.queries, and never calls these itself.
+DRIVER_CALLS = {
+    "fetch",
+    "fetchrow",
+    "fetchval",
+    "execute",
+    "executemany",
+    "copy_records_to_table",
+    "acquire",
+    "cursor",
+    "prepare",
 }
 
 
@@ -55,6 +53,12 @@ def _reaches_the_database(tree: ast.Module) -> list[str]:
         elif isinstance(node, ast.Attribute) and node.attr == "objects":
             found.append("Model.objects")
         elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in DRIVER_CALLS
+        ):
+            found.append(f"….{node.func.attr}()")
+        if (
             isinstance(node, ast.Await)
             and isinstance(node.value, ast.Call)
             and isinstance(node.value.func, ast.Attribute)
@@ -78,25 +82,20 @@ def _modules() -> dict[str, list[str]]:
 
 def test_no_module_outside_the_query_layer_sends_sql() -> None:
     offenders = _modules()
-    unexpected = {name: found for name, found in offenders.items() if name not in PENDING}
-    assert not unexpected, f"SQL outside podium.queries: {unexpected}"
-
-
-def test_the_pending_list_only_names_modules_still_to_move() -> None:
-    offenders = _modules()
-    done = sorted(name for name in PENDING if name not in offenders)
-    assert not done, f"these no longer reach the database: take them off PENDING: {done}"
+    assert not offenders, f"SQL outside podium.queries: {offenders}"
 
 
 def test_the_check_sees_each_kind_of_access() -> None:
     source = """
 import sqlalchemy
 from asyncpg import Connection
-from podium.db import database
+from podium.db import ormar_database
 from podium import db
-async def f(user):
+async def f(user, tx):
     await User.objects.get(id=1)
     await user.update(name="x")
+    await tx.fetchrow("SELECT 1")
+    await tx.execute("DELETE FROM users")
 """
     found = _reaches_the_database(ast.parse(source))
-    assert len(found) == 6, found
+    assert len(found) == 8, found

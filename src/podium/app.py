@@ -14,7 +14,7 @@ from fastapi_offline import FastAPIOffline
 from starlette_compress import CompressMiddleware
 
 from podium.config import Settings
-from podium.db import database
+from podium.db import Database
 from podium.errors import install_error_handlers
 from podium.http.legacy_redirects import LegacyRedirects
 from podium.http.method_check import MethodCheck
@@ -66,18 +66,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for note in settings.development_defaults() if not settings.is_production else []:
             log.warning("development default: %s", note)
         configure_codec(settings.id_key_value)
-        database.configure(
-            settings.database_url,
-            pool_size=settings.database_pool_size,
-            max_overflow=settings.database_max_overflow,
-            connect_args={"timeout": 5},
-        )
-        await database.connect()
+        database = Database(settings.database_url, size=settings.database_pool_size)
+        await database.open()
+        app.state.database = database
         _freeze_startup_objects()
         try:
             yield
         finally:
-            await database.disconnect()
+            await database.close()
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the installed package,
     # not a CDN, so they work with no internet (a hackathon venue, a laptop on a train).

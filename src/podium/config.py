@@ -36,8 +36,9 @@ class Settings(BaseSettings):
     env: Environment = Environment.DEVELOPMENT
     # DATABASE_URL carries no PODIUM_ prefix: it is the platform's conventional name.
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
-    database_pool_size: int = 10
-    database_max_overflow: int = 10
+    # Connections per worker, reads and writes alike (one pool): workers times this must stay
+    # below what PostgreSQL (or PgBouncer) allows.
+    database_pool_size: int = Field(default=20, ge=1)
 
     jwt_secret: SecretStr | None = None
     access_token_minutes: int = 60 * 24 * 2

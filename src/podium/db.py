@@ -1,23 +1,21 @@
-"""The one database handle, its metadata, and the per-request transaction."""
+"""The schema's metadata (the ormar models declare the tables) and the app's one asyncpg pool."""
 
 from __future__ import annotations
 
 import json
-import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 import asyncpg
 import ormar
 import sqlalchemy
 from ormar.databases.connection import DatabaseConnection
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from podium.database_url import plain_url
+from podium.database_url import plain_url, sqlalchemy_url
 
 # Stable constraint names so Alembic sees the same names the models declare.
 NAMING_CONVENTION = {
@@ -30,13 +28,17 @@ NAMING_CONVENTION = {
 
 metadata = sqlalchemy.MetaData(naming_convention=NAMING_CONVENTION)
 
+# asyncpg is untyped: a row, read by column name or position.
+Record: TypeAlias = asyncpg.Record
 
-class _ReadConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg is untyped
-    """A connection of the read pool: given back as it is, without asyncpg's reset query.
+
+class _PooledConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg is untyped
+    """A connection of the app's pool: given back without asyncpg's reset query.
 
     The reset (`SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`) is a round
-    trip at every release, there to undo session state; reads are single autocommit statements
-    that leave none behind.
+    trip at every release, there to undo session state; the app leaves none behind. Its reads
+    are single autocommit statements, its writes one transaction (asyncpg rolls back an open one
+    at release whatever the reset query says), and its locks transaction-scoped.
     """
 
     def get_reset_query(self) -> str:
@@ -44,117 +46,111 @@ class _ReadConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg is u
 
 
 async def _decode_json(conn: asyncpg.Connection) -> None:
-    # As SQLAlchemy's asyncpg dialect does on its connections: JSON columns arrive decoded.
+    # JSON columns arrive decoded (and are sent encoded), as ormar's models declare them.
     for type_name in ("json", "jsonb"):
         await conn.set_type_codec(
             type_name, schema="pg_catalog", encoder=json.dumps, decoder=json.loads
         )
 
 
-class Database(DatabaseConnection):
-    """ormar's connection, but bound to a URL at start-up rather than at import time.
+class Executor(Protocol):
+    """Where a query runs: the database (each statement on its own, autocommit) or a
+    transaction. podium.queries takes one of these as its first argument."""
 
-    Beside SQLAlchemy's pool (ormar, transactions, writes) it keeps a plain asyncpg pool for the
-    hot reads outside a transaction (`fetch`, `fetchrow`): a SQLAlchemy checkout and return
-    cost about 130 µs of CPU per query more than asyncpg's own pool, about a fifth of the
-    event page's whole cost in a worker.
+    async def fetch(self, query: str, *args: Any) -> list[Record]: ...
+
+    async def fetchrow(self, query: str, *args: Any) -> Record | None: ...
+
+    async def fetchval(self, query: str, *args: Any) -> Any: ...
+
+    async def execute(self, query: str, *args: Any) -> str: ...
+
+
+class Transaction(Executor, Protocol):
+    """The request's transaction: an asyncpg connection inside `BEGIN … COMMIT`.
+
+    What needs one (a row lock, several writes that stand or fall together) takes this type, so
+    the autocommit `Database` cannot be passed where a transaction is needed. `transaction()`
+    inside it is a savepoint: for a retry that must survive a failed statement (join codes) only.
     """
 
-    def __init__(self) -> None:
-        super().__init__("postgresql+asyncpg://unconfigured")
-        self._reads: asyncpg.Pool[Any] | None = None
+    def is_in_transaction(self) -> bool: ...
 
-    def configure(self, url: str, **options: Any) -> None:
-        if self.is_connected:
-            raise RuntimeError("configure() after connect()")
-        self._url = url
-        self._options = {"pool_size": 10, "max_overflow": 10, **options}
+    def transaction(self) -> Any: ...
 
-    async def connect(self) -> None:
-        await super().connect()
-        self._reads = await asyncpg.create_pool(
-            plain_url(self._url),
-            # Fixed size, no overflow: past it a read waits for a connection rather than
-            # opening one (a connection costs a backend fork, far more than the wait).
-            # Lazily, like SQLAlchemy's: the process starts (and /health answers 503) while
-            # the database is down.
+
+class Database:
+    """The app's one asyncpg pool: every statement the web app sends goes through it.
+
+    Reads outside a transaction go straight to the pool (`fetch`…: acquire, one statement,
+    release); writes run in `transaction()`. The pool opens connections lazily (`min_size=0`),
+    so the process starts, and /health answers 503, while the database is down.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        size: int,
+        connect_timeout: float = 5.0,
+        on_connect: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+    ) -> None:
+        self._url = plain_url(url)
+        self._size = size
+        self._connect_timeout = connect_timeout
+        self._on_connect = on_connect
+        self._pool: asyncpg.Pool | None = None
+
+    async def _init(self, conn: asyncpg.Connection) -> None:
+        await _decode_json(conn)
+        if self._on_connect is not None:  # e.g. a test's query logger
+            await self._on_connect(conn)
+
+    async def open(self) -> None:
+        self._pool = await asyncpg.create_pool(
+            self._url,
+            # Fixed size: past it a request waits for a connection rather than opening one (a
+            # connection costs a backend fork, far more than the wait).
             min_size=0,
-            max_size=self._options["pool_size"],
-            connection_class=_ReadConnection,
-            init=_decode_json,
-            **self._options.get("connect_args", {}),
+            max_size=self._size,
+            connection_class=_PooledConnection,
+            init=self._init,
+            timeout=self._connect_timeout,
         )
-        # Not `pool_pre_ping`: with asyncpg it costs three round trips (BEGIN, ping, ROLLBACK)
-        # at every checkout, several per request. A connection that has sat idle is pinged
-        # instead; one in use keeps working, and a dead one found mid-load is invalidated by
-        # SQLAlchemy together with every older connection of the pool.
-        pool = self.engine.sync_engine.pool
-        sqlalchemy.event.listen(pool, "checkin", _mark_idle)
-        sqlalchemy.event.listen(pool, "checkout", _ping_if_idle)
 
-    async def disconnect(self) -> None:
-        if self._reads is not None:
-            await self._reads.close()
-            self._reads = None
-        await super().disconnect()
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
-    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        """The rows of one SELECT (`$n` parameters): in the current transaction, else a read.
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the database is not open (the app's lifespan opens it)")
+        return self._pool
 
-        Plain reads only, never `FOR UPDATE`/`FOR SHARE`: SQLAlchemy's asyncpg adapter sends
-        BEGIN with its own first statement, so a read sent before that runs ahead of the
-        transaction (harmless for a read, fatal for a lock, which would end at once).
-        """
-        current = self.get_transaction_connection()
-        if current is not None:
-            driver = (await current.get_raw_connection()).driver_connection
-            assert driver is not None
-            rows: list[asyncpg.Record] = await driver.fetch(sql, *args)
-            return rows
-        assert self._reads is not None, "Database not connected"
-        # No ping: a connection the server closed is seen closed by asyncpg when the server
-        # says so, and the pool replaces it at the next acquire (tests/perf/test_pool_ping.py).
-        rows = await self._reads.fetch(sql, *args)
+    # No ping before use: a connection the server closed is seen closed by asyncpg when the
+    # server says so, and the pool replaces it at the next acquire (tests/perf/test_pool.py).
+    async def fetch(self, query: str, *args: Any) -> list[Record]:
+        rows: list[Record] = await self.pool.fetch(query, *args)
         return rows
 
-    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        """The first row of one SELECT, or None; as `fetch`."""
-        rows = await self.fetch(sql, *args)
-        return rows[0] if rows else None
+    async def fetchrow(self, query: str, *args: Any) -> Record | None:
+        row: Record | None = await self.pool.fetchrow(query, *args)
+        return row
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        return await self.pool.fetchval(query, *args)
+
+    async def execute(self, query: str, *args: Any) -> str:
+        status: str = await self.pool.execute(query, *args)
+        return status
 
     @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
-        """The current transaction's connection, else an autocommit one (as ormar's queries use).
-
-        ormar's `connection()` hands out a non-autocommit connection, so each read outside a
-        transaction paid two extra round trips (BEGIN, ROLLBACK) for nothing.
-        """
-        current = self.get_transaction_connection()
-        if current is not None:
-            yield current
-            return
-        assert self._autocommit_engine is not None, "DatabaseConnection not connected"
-        async with self._autocommit_engine.connect() as conn:
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """One connection inside BEGIN … COMMIT (ROLLBACK when the block raises)."""
+        async with self.pool.acquire() as conn, conn.transaction():
             yield conn
-
-
-# A pooled connection idle for longer than this is pinged before use (see Database.connect).
-PING_AFTER_IDLE_SECONDS = 10.0
-
-
-def _mark_idle(dbapi_connection: Any, record: Any) -> None:
-    record.info["idle_since"] = time.monotonic()
-
-
-def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-    idle_since = record.info.get("idle_since")
-    if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
-        return
-    try:
-        dbapi_connection.ping()
-    except Exception as exc:  # whatever the driver raises, this connection is unusable
-        # The pool discards the connection and checks out (or opens) another.
-        raise sqlalchemy.exc.DisconnectionError(f"idle connection is dead: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -183,9 +179,27 @@ def violation(exc: BaseException) -> Violation:
     return Violation(sqlstate, None)
 
 
-database = Database()
+class OrmarDatabase(DatabaseConnection):
+    """ormar's own handle, which its models need to exist, bound to a URL when connected.
 
-base_ormar_config = ormar.OrmarConfig(metadata=metadata, database=database)
+    The web app never connects it: its SQL goes through `Database` (podium.queries). The demo
+    seeder and the tests connect it to arrange rows with ormar's API.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("postgresql+asyncpg://unconfigured")
+
+    async def connect_to(self, url: str, *, pool_size: int = 2) -> None:
+        if self.is_connected:
+            raise RuntimeError("connect_to() while connected")
+        self._url = sqlalchemy_url(url)
+        self._options = {**self._options, "pool_size": pool_size, "max_overflow": 0}
+        await self.connect()
+
+
+ormar_database = OrmarDatabase()
+
+base_ormar_config = ormar.OrmarConfig(metadata=metadata, database=ormar_database)
 
 
 class NativeUUID(ormar.UUID):  # type: ignore[valid-type,misc]  # ormar fields are factories
@@ -198,15 +212,6 @@ class NativeUUID(ormar.UUID):  # type: ignore[valid-type,misc]  # ormar fields a
 
 def new_uuid() -> uuid.UUID:
     return uuid.uuid4()
-
-
-@asynccontextmanager
-async def transaction() -> AsyncIterator[AsyncConnection]:
-    """Open (or join) the transaction of the current context and yield its connection."""
-    async with database.transaction():
-        conn = database.get_transaction_connection()
-        assert conn is not None
-        yield conn
 
 
 class JSONB(ormar.JSON):  # type: ignore[valid-type,misc]  # ormar fields are factories

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import asyncpg
 import httpx
-import pytest
-from sqlalchemy import event as sa_event
 
-from podium.db import database
 from podium.ids import Entity
 from podium.models import Event, Project, ProjectCollaborator, Vote
 from podium.public_ids import public_id
@@ -26,22 +21,6 @@ async def give_votes(project: Project, event: Event, count: int, make_user: Make
         voter = await make_user()
         await attend(event, voter)
         await Vote.objects.create(voter=voter, project=project, event=event)
-
-
-@pytest.fixture
-def count_queries() -> Iterator[list[str]]:
-    """Every SQL statement the app runs while the test does."""
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    engine = database.engine.sync_engine
-    sa_event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", record)
 
 
 # --- the event's project list -------------------------------------------------------------

@@ -6,7 +6,7 @@ import random
 from datetime import timedelta
 
 from podium.config import Settings
-from podium.db import database
+from podium.db import ormar_database
 from podium.ids import Entity
 from podium.models import (
     Event,
@@ -134,17 +134,16 @@ async def seed_once(settings: Settings, base_url: str) -> str:
     """Seed the demo data unless it is there already; return how to log in and what to try."""
     assert settings.database_url is not None
     configure_codec(settings.id_key_value)
-    database.configure(settings.database_url, pool_size=2, max_overflow=0)
-    await database.connect()
+    await ormar_database.connect_to(settings.database_url)
     try:
         demo_user = await User.objects.get_or_none(email=DEMO_EMAIL)
         if demo_user is None:
-            async with database.transaction():
+            async with ormar_database.transaction():
                 await _seed()
             demo_user = await User.objects.get(email=DEMO_EMAIL)
         event = await Event.objects.get(join_code=DEMO_JOIN_CODE)
     finally:
-        await database.disconnect()
+        await ormar_database.disconnect()
     token = create_token(DEMO_EMAIL, TokenType.ACCESS, settings.jwt_secret_value, timedelta(days=2))
     return (
         f"  Demo organiser: {DEMO_EMAIL} (owns event {public_id(Entity.EVENT, event.seq)}, "

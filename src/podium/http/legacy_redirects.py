@@ -10,6 +10,7 @@ from typing import Literal
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from podium.db import Database
 from podium.errors import ErrorCode, error_response
 from podium.http.spec_paths import spec_paths
 from podium.ids import Entity, is_legacy_id
@@ -36,9 +37,9 @@ def redirect_headers(location: str) -> list[tuple[bytes, bytes]]:
 
 
 async def _short_id(
-    kind: Literal["user", "event", "project"], entity: Entity, airtable_id: str
+    db: Database, kind: Literal["user", "event", "project"], entity: Entity, airtable_id: str
 ) -> str | None:
-    seq = await legacy.seq_of(kind, airtable_id)
+    seq = await legacy.seq_of(db, kind, airtable_id)
     return None if seq is None else public_id(entity, seq)
 
 
@@ -56,7 +57,7 @@ class LegacyRedirects:
             await self.app(scope, receive, send)
             return
         value, entity, kind = found
-        short = await _short_id(kind, entity, value)
+        short = await _short_id(scope["app"].state.database, kind, entity, value)
         if short is None:
             await error_response(404, ErrorCode.NOT_FOUND, f"{entity} not found")(
                 scope, receive, send

@@ -26,5 +26,3 @@ class Constraint(StrEnum):
 class SqlState(StrEnum):
     UNIQUE_VIOLATION = "23505"
     FOREIGN_KEY_VIOLATION = "23503"
-    # Class 22: a value the column cannot hold (e.g. a NUL in a jsonb string).
-    DATA_EXCEPTION_CLASS = "22"

@@ -11,10 +11,10 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-import asyncpg
 from sqlalchemy import BigInteger, DateTime, Integer, Select, bindparam, select, tuple_
 from sqlalchemy.dialects import postgresql
 
+from podium.db import Executor, Record
 from podium.models import EventAttendee, Project, Referral, User, Vote
 from podium.queries.statement import Statement
 
@@ -92,13 +92,17 @@ LISTS: dict[AdminList, tuple[Statement, Statement]] = {
 
 
 async def page(
-    which: AdminList, event_id: uuid.UUID, limit: int, after: tuple[datetime, int] | None
-) -> list[asyncpg.Record]:
+    db: Executor,
+    which: AdminList,
+    event_id: uuid.UUID,
+    limit: int,
+    after: tuple[datetime, int] | None,
+) -> list[Record]:
     """Up to `limit` rows of the list `which` (a key of LISTS) after the cursor's key."""
     first, following = LISTS[which]
     if after is None:
-        return await first.fetch(event_id=event_id, page_limit=limit)
+        return await first.fetch(db, event_id=event_id, page_limit=limit)
     created_at, seq = after
     return await following.fetch(
-        event_id=event_id, page_limit=limit, after_created_at=created_at, after_seq=seq
+        db, event_id=event_id, page_limit=limit, after_created_at=created_at, after_seq=seq
     )

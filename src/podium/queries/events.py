@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import asyncpg
+import sqlalchemy
 from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 
+from podium.db import Executor, Record, Transaction
 from podium.models import Event, EventAttendee, Project, User
 from podium.queries.statement import Statement
 
@@ -79,27 +80,44 @@ _ATTENDED_BY = _events(
     listed=True,
 )
 _ID_OF_SLUG = Statement(select(events.c.seq).where(events.c.slug == bindparam("slug")))
+_ID_OF_JOIN_CODE_LOCKED = Statement(
+    select(events.c.id)
+    .where(events.c.join_code == bindparam("code"))
+    .with_for_update(read=True, key_share=True)
+)
+_DELETE = Statement(sqlalchemy.delete(events).where(events.c.id == bindparam("id", type_=_UUID)))
 
 
-async def by_id(event_id: uuid.UUID, *, private: bool) -> asyncpg.Record | None:
-    return await _BY_ID[private].fetchrow(id=event_id)
+async def by_id(db: Executor, event_id: uuid.UUID, *, private: bool) -> Record | None:
+    return await _BY_ID[private].fetchrow(db, id=event_id)
 
 
-async def by_seq(seq: int) -> asyncpg.Record | None:
+async def by_seq(db: Executor, seq: int) -> Record | None:
     """The event page's only query."""
-    return await _BY_SEQ.fetchrow(seq=seq)
+    return await _BY_SEQ.fetchrow(db, seq=seq)
 
 
-async def owned_by(user_id: uuid.UUID) -> list[asyncpg.Record]:
+async def owned_by(db: Executor, user_id: uuid.UUID) -> list[Record]:
     """The events a user owns, newest first, with the owner's columns."""
-    return await _OWNED_BY.fetch(user_id=user_id)
+    return await _OWNED_BY.fetch(db, user_id=user_id)
 
 
-async def attended_by(user_id: uuid.UUID) -> list[asyncpg.Record]:
+async def attended_by(db: Executor, user_id: uuid.UUID) -> list[Record]:
     """The events a user attends, newest first."""
-    return await _ATTENDED_BY.fetch(user_id=user_id)
+    return await _ATTENDED_BY.fetch(db, user_id=user_id)
 
 
-async def seq_of_slug(slug: str) -> int | None:
-    row = await _ID_OF_SLUG.fetchrow(slug=slug)
+async def seq_of_slug(db: Executor, slug: str) -> int | None:
+    row = await _ID_OF_SLUG.fetchrow(db, slug=slug)
     return None if row is None else int(row["seq"])
+
+
+async def id_of_join_code_locked(tx: Transaction, code: str) -> uuid.UUID | None:
+    """The event with this join code, locked FOR KEY SHARE (it cannot be deleted until `tx`
+    ends; edits may go on)."""
+    event_id: uuid.UUID | None = await _ID_OF_JOIN_CODE_LOCKED.fetchval(tx, code=code)
+    return event_id
+
+
+async def delete_by_id(tx: Transaction, event_id: uuid.UUID) -> None:
+    await _DELETE.execute(tx, id=event_id)

@@ -7,6 +7,7 @@ from typing import Literal
 import sqlalchemy
 from sqlalchemy import bindparam, literal, select, union_all
 
+from podium.db import Executor
 from podium.models import Event, Project, Referral, User, Vote
 from podium.queries.statement import Statement
 
@@ -47,13 +48,15 @@ _OF_KIND = {
 }
 
 
-async def find(airtable_id: str) -> tuple[Kind, int, int | None] | None:
+async def find(db: Executor, airtable_id: str) -> tuple[Kind, int, int | None] | None:
     """(kind, seq, parent seq) of whichever row had this v1 record id."""
-    row = await _ANYWHERE.fetchrow(airtable_id=airtable_id)
+    row = await _ANYWHERE.fetchrow(db, airtable_id=airtable_id)
     return None if row is None else (row["kind"], row["seq"], row["parent_seq"])
 
 
-async def seq_of(kind: Literal["user", "event", "project"], airtable_id: str) -> int | None:
+async def seq_of(
+    db: Executor, kind: Literal["user", "event", "project"], airtable_id: str
+) -> int | None:
     """The seq of the user, event or project that had this v1 record id."""
-    row = await _OF_KIND[kind].fetchrow(airtable_id=airtable_id)
+    row = await _OF_KIND[kind].fetchrow(db, airtable_id=airtable_id)
     return None if row is None else int(row["seq"])

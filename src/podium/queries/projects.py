@@ -18,11 +18,11 @@ import uuid
 from enum import Enum
 from typing import Any
 
-import asyncpg
 import sqlalchemy
 from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 
+from podium.db import Executor, Record, Transaction
 from podium.models import Event, Project, ProjectCollaborator, User, Vote
 from podium.queries.statement import Statement
 
@@ -184,16 +184,30 @@ _OF_MEMBER = _per_project(
 )
 
 
-async def of_event(event_id: uuid.UUID, order: Order, *, private: bool) -> list[asyncpg.Record]:
+async def of_event(
+    db: Executor, event_id: uuid.UUID, order: Order, *, private: bool
+) -> list[Record]:
     """Every project of one event, public or with the owner's columns."""
-    return await _EVENT_LISTS[order, private].fetch(event_id=event_id)
+    return await _EVENT_LISTS[order, private].fetch(db, event_id=event_id)
 
 
-async def one(project_id: uuid.UUID) -> asyncpg.Record | None:
+async def one(db: Executor, project_id: uuid.UUID) -> Record | None:
     """One project, with the owner's columns."""
-    return await _ONE.fetchrow(project_id=project_id)
+    return await _ONE.fetchrow(db, project_id=project_id)
 
 
-async def of_member(user_id: uuid.UUID) -> list[asyncpg.Record]:
+async def of_member(db: Executor, user_id: uuid.UUID) -> list[Record]:
     """The projects a user owns or collaborates on, oldest first, with the owner's columns."""
-    return await _OF_MEMBER.fetch(user_id=user_id)
+    return await _OF_MEMBER.fetch(db, user_id=user_id)
+
+
+_DELETE = Statement(
+    sqlalchemy.delete(projects).where(
+        projects.c.id == bindparam("id", type_=postgresql.UUID(as_uuid=True))
+    )
+)
+
+
+async def delete_by_id(tx: Transaction, project_id: uuid.UUID) -> None:
+    """Delete the project; the database cascades to its collaborators and votes."""
+    await _DELETE.execute(tx, id=project_id)

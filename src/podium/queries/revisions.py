@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import bindparam, select
 
+from podium.db import Executor
 from podium.models import EventRevision
 from podium.queries.statement import Statement
 
@@ -18,7 +19,7 @@ _OF_EVENT = Statement(
 )
 
 
-async def of_event(event_id: uuid.UUID) -> tuple[int, int]:
+async def of_event(db: Executor, event_id: uuid.UUID) -> tuple[int, int]:
     """(content, votes) revisions; (0, 0) before the event's first change."""
-    row = await _OF_EVENT.fetchrow(event_id=event_id)
+    row = await _OF_EVENT.fetchrow(db, event_id=event_id)
     return (0, 0) if row is None else (row["content_revision"], row["votes_revision"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from podium.deps import DbTransaction, OwnedEvent, SettingsDep
+from podium.deps import Db, OwnedEvent, SettingsDep
 from podium.errors import conditional_responses, error_responses
 from podium.http import conditional
 from podium.schemas.admin import AttendeePrivate, ReferralAdmin, RemoveAttendee, VoteAdmin
@@ -20,9 +20,9 @@ router = APIRouter(prefix="/events/admin/{event_id}", tags=["event admin"])
 
 
 @router.get("", response_model=EventPrivate, responses=error_responses(401, 403, 404, 422))
-async def get_admin_event(event: OwnedEvent) -> EventPrivate:
+async def get_admin_event(event: OwnedEvent, db: Db) -> EventPrivate:
     """The owner's view of the event: join code, attendee count, votes per attendee."""
-    return await private_view(event.pk)
+    return await private_view(db, event.pk)
 
 
 @router.get(
@@ -31,14 +31,17 @@ async def get_admin_event(event: OwnedEvent) -> EventPrivate:
     responses={**conditional_responses(), **error_responses(401, 403, 404, 422)},
 )
 async def get_admin_leaderboard(
-    event: OwnedEvent, settings: SettingsDep, if_none_match: conditional.IfNoneMatch = None
+    event: OwnedEvent,
+    db: Db,
+    settings: SettingsDep,
+    if_none_match: conditional.IfNoneMatch = None,
 ) -> Response:
     """The event owner's leaderboard: every project by points, with join codes and emails."""
-    etag = await leaderboard.admin_leaderboard_etag(event, settings.id_key_value)
+    etag = await leaderboard.admin_leaderboard_etag(db, event, settings.id_key_value)
     return await conditional.json_for_tag(
         if_none_match,
         etag,
-        lambda: leaderboard.admin_leaderboard_json(event),
+        lambda: leaderboard.admin_leaderboard_json(db, event),
         conditional.PRIVATE_CACHE,
     )
 
@@ -48,9 +51,11 @@ async def get_admin_leaderboard(
     response_model=Page[AttendeePrivate],
     responses=error_responses(401, 403, 404, 422),
 )
-async def list_event_attendees(event: OwnedEvent, page: PageParams) -> Page[AttendeePrivate]:
+async def list_event_attendees(
+    event: OwnedEvent, page: PageParams, db: Db
+) -> Page[AttendeePrivate]:
     """The event's attendees with their contact names and email, in joining order."""
-    return await service.attendees(event, page)
+    return await service.attendees(db, event, page)
 
 
 @router.post(
@@ -59,9 +64,10 @@ async def list_event_attendees(event: OwnedEvent, page: PageParams) -> Page[Atte
     response_class=Response,
     responses=error_responses(400, 401, 403, 404, 422),
 )
-async def remove_event_attendee(body: RemoveAttendee, event: OwnedEvent, _: DbTransaction) -> None:
+async def remove_event_attendee(body: RemoveAttendee, event: OwnedEvent, db: Db) -> None:
     """Remove an attendee from the event, and with them their votes in it."""
-    await service.remove_attendee(event, body.user)
+    async with db.transaction() as tx:
+        await service.remove_attendee(tx, event, body.user)
 
 
 @router.get(
@@ -69,9 +75,9 @@ async def remove_event_attendee(body: RemoveAttendee, event: OwnedEvent, _: DbTr
     response_model=Page[VoteAdmin],
     responses=error_responses(401, 403, 404, 422),
 )
-async def list_event_votes(event: OwnedEvent, page: PageParams) -> Page[VoteAdmin]:
+async def list_event_votes(event: OwnedEvent, page: PageParams, db: Db) -> Page[VoteAdmin]:
     """Every vote cast in the event, oldest first."""
-    return await service.votes(event, page)
+    return await service.votes(db, event, page)
 
 
 @router.get(
@@ -79,6 +85,6 @@ async def list_event_votes(event: OwnedEvent, page: PageParams) -> Page[VoteAdmi
     response_model=Page[ReferralAdmin],
     responses=error_responses(401, 403, 404, 422),
 )
-async def list_event_referrals(event: OwnedEvent, page: PageParams) -> Page[ReferralAdmin]:
+async def list_event_referrals(event: OwnedEvent, page: PageParams, db: Db) -> Page[ReferralAdmin]:
     """Every referral given when joining the event, oldest first."""
-    return await service.referrals(event, page)
+    return await service.referrals(db, event, page)

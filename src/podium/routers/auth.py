@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from podium.deps import DbTransaction, SettingsDep
+from podium.deps import Db, SettingsDep
 from podium.errors import error_responses
 from podium.schemas.auth import LoginRequest, LoginRequested, RedirectPath, Session
 from podium.schemas.users import UserPrivate
@@ -32,22 +32,24 @@ _login_responses[429]["headers"] = {
 async def request_login(
     body: LoginRequest,
     settings: SettingsDep,
-    _: DbTransaction,
+    db: Db,
     redirect: Annotated[
         RedirectPath | None,
         Query(description="Path on the frontend to return to after login, e.g. /events/abc"),
     ] = None,
 ) -> LoginRequested:
     """Email a login link to an existing user (a few per address per window)."""
-    await auth_service.request_login(settings, body.email, redirect)
+    async with db.transaction() as tx:
+        await auth_service.request_login(tx, settings, body.email, redirect)
     return LoginRequested(expires_in_minutes=settings.magic_link_minutes)
 
 
 @router.get("/verify", response_model=Session, responses=error_responses(401, 422))
 async def verify_login(
     settings: SettingsDep,
+    db: Db,
     token: Annotated[str, Query(max_length=4096, description="The token from the login link")],
 ) -> Session:
     """Exchange a login link's token for an access token."""
-    access_token, user = await auth_service.verify_login(settings, token)
+    access_token, user = await auth_service.verify_login(db, settings, token)
     return Session(access_token=access_token, user=UserPrivate.of(user))

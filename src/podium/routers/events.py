@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from podium.deps import CurrentUser, DbTransaction, EventPathId, OwnedEvent
+from podium.deps import CurrentUser, Db, EventPathId, OwnedEvent
 from podium.errors import conditional_responses, error_responses
 from podium.http import conditional
 from podium.schemas.events import (
@@ -31,21 +31,22 @@ router = APIRouter(prefix="/events", tags=["events"])
     status_code=201,
     responses=error_responses(401, 409, 422),
 )
-async def create_event(body: EventCreate, user: CurrentUser, _: DbTransaction) -> EventPrivate:
+async def create_event(body: EventCreate, user: CurrentUser, db: Db) -> EventPrivate:
     """Create an event owned by the caller (who does not attend it until they join by code)."""
-    return await service.create_event(user, body)
+    async with db.transaction() as tx:
+        return await service.create_event(tx, user, body)
 
 
 @router.get("/", response_model=UserEvents, responses=error_responses(401))
-async def list_my_events(user: CurrentUser) -> UserEvents:
+async def list_my_events(user: CurrentUser, db: Db) -> UserEvents:
     """The caller's owned events (owner's view) and attended events (public view)."""
-    return await service.events_of(user)
+    return await service.events_of(db, user)
 
 
 @router.get("/id/{slug}", response_model=EventIdOfSlug, responses=error_responses(404, 422))
-async def get_event_id_by_slug(slug: str) -> EventIdOfSlug:
+async def get_event_id_by_slug(slug: str, db: Db) -> EventIdOfSlug:
     """The public ID of the event with this slug."""
-    return await service.event_id_of_slug(slug)
+    return await service.event_id_of_slug(db, slug)
 
 
 @router.post(
@@ -59,13 +60,14 @@ async def attend_event(
     join_code: Annotated[
         str, Query(min_length=1, max_length=32, description="The event's join code, any case")
     ],
-    _: DbTransaction,
+    db: Db,
     referral: Annotated[
         str, Query(max_length=500, description="How did you hear about this event?")
     ] = "",
 ) -> EventPublic:
     """Join the event with this join code; answers with the event joined."""
-    return await service.attend_event(user, join_code, referral)
+    async with db.transaction() as tx:
+        return await service.attend_event(tx, user, join_code, referral)
 
 
 @router.post(
@@ -74,9 +76,10 @@ async def attend_event(
     status_code=201,
     responses=error_responses(400, 401, 403, 404, 409, 422),
 )
-async def cast_votes(body: VoteRequest, user: CurrentUser, _: DbTransaction) -> VotesCast:
+async def cast_votes(body: VoteRequest, user: CurrentUser, db: Db) -> VotesCast:
     """Vote for projects of an event, all or none."""
-    return await voting.cast_votes(user, body.event, body.projects)
+    async with db.transaction() as tx:
+        return await voting.cast_votes(tx, user, body.event, body.projects)
 
 
 @router.get(
@@ -85,11 +88,11 @@ async def cast_votes(body: VoteRequest, user: CurrentUser, _: DbTransaction) -> 
     responses={**conditional_responses(), **error_responses(404, 422)},
 )
 async def get_event(
-    event_id: EventPathId, if_none_match: conditional.IfNoneMatch = None
+    event_id: EventPathId, db: Db, if_none_match: conditional.IfNoneMatch = None
 ) -> Response:
     """The public view of an event (no token needed)."""
     # Not PathEvent: loading the ormar row first doubled the cost of the hottest read.
-    body = (await service.public_view_by_public_id(event_id)).model_dump_json().encode()
+    body = (await service.public_view_by_public_id(db, event_id)).model_dump_json().encode()
     return conditional.json_with_etag(if_none_match, body, conditional.body_etag(body))
 
 
@@ -98,9 +101,10 @@ async def get_event(
     response_model=EventPrivate,
     responses=error_responses(401, 403, 404, 422),
 )
-async def update_event(body: EventUpdate, event: OwnedEvent, _: DbTransaction) -> EventPrivate:
+async def update_event(body: EventUpdate, event: OwnedEvent, db: Db) -> EventPrivate:
     """Change an event's fields (those left out keep their value); owner only."""
-    return await service.update_event(event, body)
+    async with db.transaction() as tx:
+        return await service.update_event(tx, event, body)
 
 
 @router.delete(
@@ -109,6 +113,7 @@ async def update_event(body: EventUpdate, event: OwnedEvent, _: DbTransaction) -
     response_class=Response,
     responses=error_responses(401, 403, 404, 422),
 )
-async def delete_event(event: OwnedEvent, _: DbTransaction) -> None:
+async def delete_event(event: OwnedEvent, db: Db) -> None:
     """Delete an event with its attendees, projects, votes and referrals; owner only."""
-    await service.delete_event(event)
+    async with db.transaction() as tx:
+        await service.delete_event(tx, event)

@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import asyncio
 
-import sqlalchemy
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from podium.db import database
+from podium.deps import Db
 from podium.errors import ApiError, ErrorCode, error_responses
+from podium.queries import health as database_health
 
 router = APIRouter(tags=["operations"])
 
@@ -21,12 +21,11 @@ class Health(BaseModel):
 
 # 422: a NUL in the query string is refused on every route (podium.http.middleware.RejectNulInUrl).
 @router.get("/health", response_model=Health, responses=error_responses(422, 503))
-async def health() -> Health:
+async def health(db: Db) -> Health:
     """Liveness and database reachability, for the platform's health check."""
     try:
         async with asyncio.timeout(HEALTH_TIMEOUT_SECONDS):
-            async with database.connection() as conn:
-                await conn.execute(sqlalchemy.text("SELECT 1"))
+            await database_health.ping(db)
     except Exception as exc:  # any failure to reach the database means "not healthy"
         raise ApiError(
             503, ErrorCode.DATABASE_UNAVAILABLE, f"database unreachable: {type(exc).__name__}"

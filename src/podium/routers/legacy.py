@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
+from podium.deps import Db
 from podium.errors import error_responses, not_found
 from podium.http.legacy_redirects import LEGACY_REDIRECT_MAX_AGE
 from podium.ids import LEGACY_ID_PATTERN, is_legacy_id
@@ -34,9 +35,9 @@ LegacyRecordId = Annotated[
         **error_responses(404, 422),
     },
 )
-async def resolve_legacy_id(airtable_id: LegacyRecordId) -> Response:
+async def resolve_legacy_id(airtable_id: LegacyRecordId, db: Db) -> Response:
     """Redirect a v1 record id to the canonical URL of whatever it named."""
-    path = await canonical_path(airtable_id) if is_legacy_id(airtable_id) else None
+    path = await canonical_path(db, airtable_id) if is_legacy_id(airtable_id) else None
     if path is None:
         raise not_found("record")
     return Response(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from podium.deps import CurrentUser, DbTransaction, PathEvent, PathProject, SettingsDep
+from podium.deps import CurrentUser, Db, PathEvent, PathProject, SettingsDep
 from podium.errors import conditional_responses, error_responses
 from podium.http import conditional
 from podium.schemas.projects import (
@@ -31,6 +31,7 @@ router = APIRouter(tags=["projects"])
 )
 async def list_event_projects(
     event: PathEvent,
+    db: Db,
     settings: SettingsDep,
     leaderboard_order: Annotated[bool, Query(alias="leaderboard")] = False,
     if_none_match: conditional.IfNoneMatch = None,
@@ -43,19 +44,19 @@ async def list_event_projects(
     in `If-None-Match` to poll: 304 until anything the list shows changes.
     """
     etag = await leaderboard.event_projects_etag(
-        event, settings.id_key_value, leaderboard=leaderboard_order
+        db, event, settings.id_key_value, leaderboard=leaderboard_order
     )
     return await conditional.json_for_tag(
         if_none_match,
         etag,
-        lambda: leaderboard.event_projects_json(event, leaderboard=leaderboard_order),
+        lambda: leaderboard.event_projects_json(db, event, leaderboard=leaderboard_order),
     )
 
 
 @router.get("/projects/mine", response_model=list[ProjectPrivate], responses=error_responses(401))
-async def list_my_projects(user: CurrentUser) -> list[ProjectPrivate]:
+async def list_my_projects(user: CurrentUser, db: Db) -> list[ProjectPrivate]:
     """The projects the caller owns or collaborates on, with their join codes."""
-    return await service.my_projects(user)
+    return await service.my_projects(db, user)
 
 
 @router.post(
@@ -64,11 +65,10 @@ async def list_my_projects(user: CurrentUser) -> list[ProjectPrivate]:
     status_code=201,
     responses=error_responses(400, 401, 403, 404, 422),
 )
-async def create_project(
-    body: ProjectCreate, user: CurrentUser, _: DbTransaction
-) -> ProjectPrivate:
+async def create_project(body: ProjectCreate, user: CurrentUser, db: Db) -> ProjectPrivate:
     """Submit a project to an event the caller attends; the caller becomes its owner."""
-    return await service.create_project(user, body)
+    async with db.transaction() as tx:
+        return await service.create_project(tx, user, body)
 
 
 @router.post(
@@ -79,15 +79,16 @@ async def create_project(
 async def join_project(
     join_code: Annotated[str, Query(min_length=1, max_length=64)],
     user: CurrentUser,
-    _: DbTransaction,
+    db: Db,
 ) -> ProjectPrivate:
     """Join a project as a collaborator with its join code (case-insensitive)."""
-    return await service.join_project(user, join_code)
+    async with db.transaction() as tx:
+        return await service.join_project(tx, user, join_code)
 
 
-# The two quality-check routes take no DbTransaction on purpose: a request transaction would
-# hold a database connection for as long as the review service takes to answer. The only
-# write (storing a finished result) runs in its own short transaction after the upstream call.
+# The two quality-check routes open no request transaction on purpose: it would hold a
+# database connection for as long as the review service takes to answer. The only write
+# (storing a finished result) runs in its own short transaction after the upstream call.
 
 
 @router.post(
@@ -96,10 +97,10 @@ async def join_project(
     responses=error_responses(401, 403, 404, 422, 502, 503),
 )
 async def start_project_check(
-    body: ProjectCheckStart, user: CurrentUser, settings: SettingsDep
+    body: ProjectCheckStart, user: CurrentUser, settings: SettingsDep, db: Db
 ) -> ProjectCheck:
     """Start a quality check of one of the caller's projects (a stored result is returned)."""
-    return await review.start_check(settings, body.project, user)
+    return await review.start_check(db, settings, body.project, user)
 
 
 @router.get(
@@ -108,10 +109,10 @@ async def start_project_check(
     responses=error_responses(401, 403, 404, 422, 502, 503),
 )
 async def get_project_check(
-    check_id: str, user: CurrentUser, settings: SettingsDep
+    check_id: str, user: CurrentUser, settings: SettingsDep, db: Db
 ) -> ProjectCheck:
     """A quality check's status; a finished result is stored on the project."""
-    return await review.get_check(settings, check_id, user)
+    return await review.get_check(db, settings, check_id, user)
 
 
 @router.get(
@@ -120,10 +121,10 @@ async def get_project_check(
     responses={**conditional_responses(), **error_responses(404, 422)},
 )
 async def get_project(
-    project: PathProject, if_none_match: conditional.IfNoneMatch = None
+    project: PathProject, db: Db, if_none_match: conditional.IfNoneMatch = None
 ) -> Response:
     """A project's public view, with its owner's and collaborators' display names."""
-    body = (await service.project_public(project)).model_dump_json().encode()
+    body = (await service.project_public(db, project)).model_dump_json().encode()
     return conditional.json_with_etag(if_none_match, body, conditional.body_etag(body))
 
 
@@ -133,10 +134,11 @@ async def get_project(
     responses=error_responses(400, 401, 403, 404, 422),
 )
 async def update_project(
-    user: CurrentUser, project: PathProject, body: ProjectUpdate, _: DbTransaction
+    user: CurrentUser, project: PathProject, body: ProjectUpdate, db: Db
 ) -> ProjectPrivate:
     """Replace a project's editable fields (owner only; the event cannot change)."""
-    return await service.update_project(project, user, body)
+    async with db.transaction() as tx:
+        return await service.update_project(tx, project, user, body)
 
 
 @router.delete(
@@ -145,6 +147,7 @@ async def update_project(
     response_class=Response,
     responses=error_responses(401, 403, 404, 422),
 )
-async def delete_project(user: CurrentUser, project: PathProject, _: DbTransaction) -> None:
+async def delete_project(user: CurrentUser, project: PathProject, db: Db) -> None:
     """Delete a project with its collaborators and votes (owner only)."""
-    await service.delete_project(project, user)
+    async with db.transaction() as tx:
+        await service.delete_project(tx, project, user)

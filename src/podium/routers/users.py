@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from podium.deps import CurrentUser, DbTransaction, PathUser
+from podium.deps import CurrentUser, Db, PathUser
 from podium.errors import error_responses
 from podium.schemas.common import UserPublic
 from podium.schemas.users import LookupEmail, UserCreate, UserExists, UserPrivate, UserUpdate
@@ -16,15 +16,16 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.post("/", response_model=UserPrivate, status_code=201, responses=error_responses(409, 422))
-async def create_user(body: UserCreate, _: DbTransaction) -> UserPrivate:
+async def create_user(body: UserCreate, db: Db) -> UserPrivate:
     """Sign up; then log in through POST /request-login."""
-    return UserPrivate.of(await users_service.create_user(body))
+    async with db.transaction() as tx:
+        return UserPrivate.of(await users_service.create_user(tx, body))
 
 
 @router.get("/exists", response_model=UserExists, responses=error_responses(422))
-async def user_exists(email: Annotated[LookupEmail, Query()]) -> UserExists:
+async def user_exists(email: Annotated[LookupEmail, Query()], db: Db) -> UserExists:
     """Whether an account uses this email (case-insensitive)."""
-    return UserExists(exists=await users_service.email_exists(email))
+    return UserExists(exists=await users_service.email_exists(db, email))
 
 
 # Declared before /{user_id} so "current" and "exists" are not read as user IDs.
@@ -35,9 +36,10 @@ async def read_current_user(user: CurrentUser) -> UserPrivate:
 
 
 @router.put("/current", response_model=UserPrivate, responses=error_responses(400, 401, 422))
-async def update_current_user(body: UserUpdate, user: CurrentUser, _: DbTransaction) -> UserPrivate:
+async def update_current_user(body: UserUpdate, user: CurrentUser, db: Db) -> UserPrivate:
     """Update the caller's profile (fields left out are kept; the email cannot change)."""
-    return UserPrivate.of(await users_service.update_user(user, body))
+    async with db.transaction() as tx:
+        return UserPrivate.of(await users_service.update_user(tx, user, body))
 
 
 @router.get("/{user_id}", response_model=UserPublic, responses=error_responses(404, 422))

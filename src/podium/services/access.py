@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from podium.db import Executor
 from podium.errors import forbidden
 from podium.models import Event, User
 from podium.queries import members
@@ -28,5 +29,5 @@ def require_owner(event: Event, user: User) -> None:
         raise forbidden("only the event's owner may do this")
 
 
-async def is_attendee(event_id: uuid.UUID, user_id: uuid.UUID) -> bool:
-    return await members.attends(event_id, user_id)
+async def is_attendee(db: Executor, event_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+    return await members.attends(db, event_id, user_id)

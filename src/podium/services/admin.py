@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlalchemy
-
-from podium.db import database
+from podium.db import Executor, Transaction
 from podium.errors import ApiError, ErrorCode
 from podium.ids import Entity
 from podium.models import Event
 from podium.public_ids import public_id
+from podium.queries import members
 from podium.schemas.admin import AttendeePrivate, ReferralAdmin, VoteAdmin
 from podium.schemas.common import Page, UserPublic
 from podium.services.pagination import PageRequest, fetch_page
@@ -18,8 +17,8 @@ def _user(seq: int, display_name: str) -> UserPublic:
     return UserPublic(id=public_id(Entity.USER, seq), display_name=display_name)
 
 
-async def attendees(event: Event, page: PageRequest) -> Page[AttendeePrivate]:
-    rows, cursor = await fetch_page("attendees", event.pk, page)
+async def attendees(db: Executor, event: Event, page: PageRequest) -> Page[AttendeePrivate]:
+    rows, cursor = await fetch_page(db, "attendees", event.pk, page)
     return Page[AttendeePrivate](
         items=[
             AttendeePrivate(
@@ -36,8 +35,8 @@ async def attendees(event: Event, page: PageRequest) -> Page[AttendeePrivate]:
     )
 
 
-async def votes(event: Event, page: PageRequest) -> Page[VoteAdmin]:
-    rows, cursor = await fetch_page("votes", event.pk, page)
+async def votes(db: Executor, event: Event, page: PageRequest) -> Page[VoteAdmin]:
+    rows, cursor = await fetch_page(db, "votes", event.pk, page)
     return Page[VoteAdmin](
         items=[
             VoteAdmin(
@@ -52,8 +51,8 @@ async def votes(event: Event, page: PageRequest) -> Page[VoteAdmin]:
     )
 
 
-async def referrals(event: Event, page: PageRequest) -> Page[ReferralAdmin]:
-    rows, cursor = await fetch_page("referrals", event.pk, page)
+async def referrals(db: Executor, event: Event, page: PageRequest) -> Page[ReferralAdmin]:
+    rows, cursor = await fetch_page(db, "referrals", event.pk, page)
     return Page[ReferralAdmin](
         items=[
             ReferralAdmin(
@@ -68,21 +67,12 @@ async def referrals(event: Event, page: PageRequest) -> Page[ReferralAdmin]:
     )
 
 
-async def remove_attendee(event: Event, user_seq: int) -> None:
+async def remove_attendee(tx: Transaction, event: Event, user_seq: int) -> None:
     """Remove a user's attendance; the database drops their votes in this event with it.
 
     Their projects, collaborations and referral stay: they are the event's record, and the
     owner may re-admit the user by giving them the join code again.
     """
-    conn = database.get_transaction_connection()
-    assert conn is not None, "remove_attendee needs the request's transaction"
-    removed = await conn.scalar(
-        sqlalchemy.text(
-            "DELETE FROM event_attendees a USING users u "
-            "WHERE a.user_id = u.id AND u.seq = :user AND a.event_id = :event RETURNING a.id"
-        ),
-        {"user": user_seq, "event": event.pk},
-    )
-    if removed is None:
+    if not await members.remove_attendee(tx, event.pk, user_seq):
         # 400, not 404: the event exists; the request names someone who is not in it.
         raise ApiError(400, ErrorCode.NOT_ATTENDING, "this user does not attend this event")

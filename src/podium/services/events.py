@@ -8,15 +8,13 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-import sqlalchemy
-from sqlalchemy.exc import IntegrityError
-
-from podium.db import database, violation
+from podium.db import Executor, Transaction, violation
 from podium.errors import ApiError, ErrorCode, conflict, not_found
 from podium.ids import Entity
 from podium.models import Event, User
 from podium.models.constraints import Constraint
 from podium.public_ids import decode_id, public_id
+from podium.queries import IntegrityError, members, referrals, rows
 from podium.queries import events as event_rows
 from podium.schemas.events import (
     EventCreate,
@@ -67,52 +65,52 @@ def _private(row: Row) -> EventPrivate:
     )
 
 
-async def public_view(event_id: uuid.UUID) -> EventPublic:
-    row = await event_rows.by_id(event_id, private=False)
+async def public_view(db: Executor, event_id: uuid.UUID) -> EventPublic:
+    row = await event_rows.by_id(db, event_id, private=False)
     if row is None:
         raise not_found("event")
     return _public(row)
 
 
-async def public_view_by_public_id(event_id: str) -> EventPublic:
+async def public_view_by_public_id(db: Executor, event_id: str) -> EventPublic:
     """The event a public ID names, in one query (the event page is the hottest read)."""
     seq = decode_id(Entity.EVENT, event_id)
-    row = await event_rows.by_seq(seq) if seq else None
+    row = await event_rows.by_seq(db, seq) if seq else None
     if row is None:
         raise not_found("event")
     return _public(row)
 
 
-async def private_view(event_id: uuid.UUID) -> EventPrivate:
-    row = await event_rows.by_id(event_id, private=True)
+async def private_view(db: Executor, event_id: uuid.UUID) -> EventPrivate:
+    row = await event_rows.by_id(db, event_id, private=True)
     if row is None:
         raise not_found("event")
     return _private(row)
 
 
-async def events_of(user: User) -> UserEvents:
+async def events_of(db: Executor, user: User) -> UserEvents:
     """The events a user owns (owner's view) and attends (public view), newest first.
 
     Not paginated (v1's shape); each list stops at queries.events.MAX_LISTED_EVENTS, far above
     any real user.
     """
-    owned = await event_rows.owned_by(user.pk)
-    attending = await event_rows.attended_by(user.pk)
+    owned = await event_rows.owned_by(db, user.pk)
+    attending = await event_rows.attended_by(db, user.pk)
     return UserEvents(
         owned_events=[_private(row) for row in owned],
         attending_events=[_public(row) for row in attending],
     )
 
 
-async def event_id_of_slug(slug: str) -> EventIdOfSlug:
-    seq = await event_rows.seq_of_slug(slug)
+async def event_id_of_slug(db: Executor, slug: str) -> EventIdOfSlug:
+    seq = await event_rows.seq_of_slug(db, slug)
     if seq is None:
         raise not_found("event")
     return EventIdOfSlug(id=public_id(Entity.EVENT, seq))
 
 
-async def create_event(owner: User, data: EventCreate) -> EventPrivate:
-    """Create an event owned by `owner`; needs the request's transaction (join-code savepoints)."""
+async def create_event(tx: Transaction, owner: User, data: EventCreate) -> EventPrivate:
+    """Create an event owned by `owner` (join-code clashes retried in savepoints of `tx`)."""
     slug = slugify(data.name)
     if not slug:
         raise ApiError(
@@ -122,12 +120,11 @@ async def create_event(owner: User, data: EventCreate) -> EventPrivate:
         )
 
     async def insert(join_code: str) -> Event:
-        return await Event.objects.create(
-            **data.model_dump(), slug=slug, join_code=join_code, owner=owner
-        )
+        values = {**data.model_dump(), "slug": slug, "join_code": join_code, "owner_id": owner.pk}
+        return await rows.create(tx, Event, values)
 
     try:
-        event = await with_unique_join_code(insert, Constraint.EVENTS_JOIN_CODE)
+        event = await with_unique_join_code(tx, insert, Constraint.EVENTS_JOIN_CODE)
     except IntegrityError as exc:
         if violation(exc).constraint == Constraint.EVENTS_SLUG:
             raise conflict(
@@ -135,54 +132,31 @@ async def create_event(owner: User, data: EventCreate) -> EventPrivate:
                 f"an event with the URL slug '{slug}' already exists; choose another name",
             ) from None
         raise
-    return await private_view(event.pk)
+    return await private_view(tx, event.pk)
 
 
-async def update_event(event: Event, data: EventUpdate) -> EventPrivate:
+async def update_event(tx: Transaction, event: Event, data: EventUpdate) -> EventPrivate:
     changes = data.model_dump(exclude_unset=True)
-    if changes:
-        await event.update(**changes)
-    return await private_view(event.pk)
+    if changes and await rows.change(tx, Event, event.pk, changes) is None:
+        raise not_found("event")  # deleted since the request began
+    return await private_view(tx, event.pk)
 
 
-async def delete_event(event: Event) -> None:
+async def delete_event(tx: Transaction, event: Event) -> None:
     # The database cascades to attendees, projects, collaborators, votes and referrals.
-    await Event.objects.filter(id=event.pk).delete()
+    await event_rows.delete_by_id(tx, event.pk)
 
 
-async def attend_event(user: User, join_code: str, referral: str) -> EventPublic:
+async def attend_event(tx: Transaction, user: User, join_code: str, referral: str) -> EventPublic:
     """Join the event with this code; a non-empty referral is stored with the attendance."""
-    conn = database.get_transaction_connection()
-    assert conn is not None, "attend_event needs the request's transaction"
     code = normalise_join_code(join_code)
-    # FOR KEY SHARE: the event cannot be deleted between finding it and joining it.
-    event_id: uuid.UUID | None = None
-    if code is not None:
-        event_id = await conn.scalar(
-            sqlalchemy.text("SELECT id FROM events WHERE join_code = :code FOR KEY SHARE"),
-            {"code": code},
-        )
+    # Locked (FOR KEY SHARE): the event cannot be deleted between finding it and joining it.
+    event_id = await event_rows.id_of_join_code_locked(tx, code) if code is not None else None
     if event_id is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "no event has this join code")
-    # ON CONFLICT waits for a concurrent join by the same user to finish, then inserts nothing:
-    # exactly one of any number of simultaneous joins succeeds, the rest see `already_attending`.
-    joined = await conn.scalar(
-        sqlalchemy.text(
-            "INSERT INTO event_attendees (event_id, user_id) VALUES (:event, :user) "
-            f"ON CONFLICT ON CONSTRAINT {Constraint.ATTENDEES_EVENT_USER} DO NOTHING "
-            "RETURNING id"
-        ),
-        {"event": event_id, "user": user.pk},
-    )
-    if joined is None:
+    if not await members.attend(tx, event_id, user.pk):
         raise conflict(ErrorCode.ALREADY_ATTENDING, "you already attend this event")
     content = referral.strip()
     if content:
-        await conn.execute(
-            sqlalchemy.text(
-                "INSERT INTO referrals (content, user_id, event_id) "
-                "VALUES (:content, :user, :event)"
-            ),
-            {"content": content, "user": user.pk, "event": event_id},
-        )
-    return await public_view(event_id)
+        await referrals.add(tx, event_id, user.pk, content)
+    return await public_view(tx, event_id)

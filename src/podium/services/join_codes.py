@@ -11,10 +11,9 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy.exc import IntegrityError
-
-from podium.db import database, violation
+from podium.db import Transaction, violation
 from podium.models.constraints import JOIN_CODE_PATTERN, Constraint
+from podium.queries import IntegrityError
 
 # The codes v2 makes: no 0/O, 1/I/L, as they are read aloud and copied from slides. Codes
 # accepted are any the database holds (JOIN_CODE_PATTERN): v1's codes used every letter.
@@ -45,20 +44,19 @@ def normalise_join_code(value: str) -> str | None:
 
 
 async def with_unique_join_code(
+    tx: Transaction,
     insert: Callable[[str], Awaitable[T]],
     constraint: Constraint,
     attempts: int = JOIN_CODE_ATTEMPTS,
 ) -> T:
-    """Run `insert(code)` with fresh codes until none clashes on `constraint`.
+    """Run `insert(code)` (on `tx`) with fresh codes until none clashes on `constraint`.
 
-    Must run inside the request's transaction: each attempt is a savepoint. Any other integrity
-    error (a taken slug, say) propagates unchanged for the caller to map.
+    Each attempt is a savepoint of `tx`, so a clash leaves the request's transaction usable. Any
+    other integrity error (a taken slug, say) propagates unchanged for the caller to map.
     """
-    if database.get_transaction_connection() is None:
-        raise RuntimeError("with_unique_join_code needs the request's transaction")
     for _ in range(attempts):
         try:
-            async with database.transaction():
+            async with tx.transaction():
                 return await insert(new_join_code())
         except IntegrityError as exc:
             if violation(exc).constraint != constraint:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pydantic_core
 
+from podium.db import Executor
 from podium.errors import ApiError, ErrorCode
 from podium.http.conditional import keyed_etag
 from podium.ids import Entity
@@ -89,20 +90,20 @@ def _require_public_leaderboard(event: Event, leaderboard: bool) -> None:
         )
 
 
-async def event_projects_etag(event: Event, secret: str, *, leaderboard: bool) -> str:
+async def event_projects_etag(db: Executor, event: Event, secret: str, *, leaderboard: bool) -> str:
     """The tag of the event's public project list: changes with anything the list shows.
 
     Votes count only while points are shown: a hidden leaderboard's tag must not move with
     every vote (it would tell who is winning when, the very thing the organiser hides).
     """
     _require_public_leaderboard(event, leaderboard)
-    content, votes = await revisions.of_event(event.pk)
+    content, votes = await revisions.of_event(db, event.pk)
     shown_votes = votes if event.leaderboard_enabled else "-"
     order = Order.LEADERBOARD if leaderboard else Order.RANDOM
     return keyed_etag(secret, "projects", event.seq, order.value, content, shown_votes)
 
 
-async def event_projects_json(event: Event, *, leaderboard: bool) -> bytes:
+async def event_projects_json(db: Executor, event: Event, *, leaderboard: bool) -> bytes:
     """The event's projects, shuffled or ranked, as JSON; public (v1 served it to anyone).
 
     Serialised straight from the rows (a list of `ProjectPublic`, as the route declares and the
@@ -110,16 +111,16 @@ async def event_projects_json(event: Event, *, leaderboard: bool) -> bytes:
     """
     _require_public_leaderboard(event, leaderboard)
     order = Order.LEADERBOARD if leaderboard else Order.RANDOM
-    rows = await project_rows.of_event(event.pk, order, private=False)
+    rows = await project_rows.of_event(db, event.pk, order, private=False)
     return pydantic_core.to_json([_public_fields(row) for row in rows])
 
 
-async def admin_leaderboard_etag(event: Event, secret: str) -> str:
-    content, votes = await revisions.of_event(event.pk)
+async def admin_leaderboard_etag(db: Executor, event: Event, secret: str) -> str:
+    content, votes = await revisions.of_event(db, event.pk)
     return keyed_etag(secret, "admin-leaderboard", event.seq, content, votes)
 
 
-async def admin_leaderboard_json(event: Event) -> bytes:
+async def admin_leaderboard_json(db: Executor, event: Event) -> bytes:
     """Every project of the event ranked by points, whatever the leaderboard flag says."""
-    rows = await project_rows.of_event(event.pk, Order.LEADERBOARD, private=True)
+    rows = await project_rows.of_event(db, event.pk, Order.LEADERBOARD, private=True)
     return pydantic_core.to_json([_admin_fields(row) for row in rows])

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from podium.db import Executor
 from podium.ids import Entity
 from podium.public_ids import public_id
 from podium.queries import legacy
 
 
-async def canonical_path(airtable_id: str) -> str | None:
+async def canonical_path(db: Executor, airtable_id: str) -> str | None:
     """The canonical API path of whichever entity had this v1 record id, if any."""
-    found = await legacy.find(airtable_id)
+    found = await legacy.find(db, airtable_id)
     if found is None:
         return None
     kind, seq, parent_seq = found

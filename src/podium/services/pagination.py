@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Query
 
+from podium.db import Executor
 from podium.errors import ApiError, ErrorCode
 from podium.queries import admin as admin_rows
 
@@ -82,11 +83,11 @@ PageParams = Annotated[PageRequest, Depends(page_request)]
 
 
 async def fetch_page(
-    which: admin_rows.AdminList, event_id: uuid.UUID, page: PageRequest
+    db: Executor, which: admin_rows.AdminList, event_id: uuid.UUID, page: PageRequest
 ) -> tuple[list[Mapping[str, Any]], str | None]:
     """One page of the owner's list `which` (podium.queries.admin) and the next page's cursor."""
     after = None if page.after is None else (page.after.created_at, page.after.seq)
-    rows = await admin_rows.page(which, event_id, page.limit + 1, after)
+    rows = await admin_rows.page(db, which, event_id, page.limit + 1, after)
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]

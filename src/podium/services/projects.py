@@ -5,14 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import sqlalchemy
-from sqlalchemy import exc as sa_exc
-
-from podium import db
+from podium.db import Executor, Transaction, violation
 from podium.errors import ApiError, ErrorCode, bad_request, conflict, not_found
-from podium.models import Event, Project, ProjectCollaborator, User
+from podium.models import Event, Project, User
 from podium.models.constraints import Constraint, SqlState
-from podium.queries import members
+from podium.queries import IntegrityError, members, rows
 from podium.queries import projects as project_rows
 from podium.schemas.projects import (
     ProjectCreate,
@@ -24,18 +21,15 @@ from podium.services import leaderboard
 from podium.services.access import is_attendee
 from podium.services.join_codes import normalise_join_code, with_unique_join_code
 
-projects = Project.ormar_config.table
-collaborators = ProjectCollaborator.ormar_config.table
-
 
 def _require_project_owner(project: Project, user: User) -> None:
     if project.owner.pk != user.pk:
         raise ApiError(403, ErrorCode.NOT_PROJECT_OWNER, "only the project's owner may do this")
 
 
-async def is_member(project_id: uuid.UUID, owner_id: uuid.UUID, user: User) -> bool:
+async def is_member(db: Executor, project_id: uuid.UUID, owner_id: uuid.UUID, user: User) -> bool:
     """Whether `user` owns or collaborates on the project."""
-    return owner_id == user.pk or await members.collaborates(project_id, user.pk)
+    return owner_id == user.pk or await members.collaborates(db, project_id, user.pk)
 
 
 def _checked_demo(event: Event, demo: str | None) -> str:
@@ -55,88 +49,82 @@ def _editable_values(data: ProjectFields, event: Event) -> dict[str, Any]:
     }
 
 
-async def _private(project_id: uuid.UUID) -> ProjectPrivate:
-    row = await project_rows.one(project_id)
+async def _private(db: Executor, project_id: uuid.UUID) -> ProjectPrivate:
+    row = await project_rows.one(db, project_id)
     if row is None:
         raise not_found("project")
     return leaderboard.private_view(row)
 
 
-async def project_public(project: Project) -> ProjectPublic:
-    row = await project_rows.one(project.pk)
+async def project_public(db: Executor, project: Project) -> ProjectPublic:
+    row = await project_rows.one(db, project.pk)
     if row is None:
         raise not_found("project")
     return leaderboard.public_view(row)
 
 
-async def my_projects(user: User) -> list[ProjectPrivate]:
+async def my_projects(db: Executor, user: User) -> list[ProjectPrivate]:
     """The projects `user` owns or collaborates on, oldest first."""
-    rows = await project_rows.of_member(user.pk)
-    return [leaderboard.private_view(row) for row in rows]
+    return [leaderboard.private_view(row) for row in await project_rows.of_member(db, user.pk)]
 
 
-async def _insert_project(values: dict[str, Any]) -> uuid.UUID:
+async def _insert_project(tx: Transaction, values: dict[str, Any]) -> uuid.UUID:
     """Insert with a fresh join code (retried on a clash by services.join_codes)."""
 
     async def insert(join_code: str) -> uuid.UUID:
-        conn = db.database.get_transaction_connection()
-        assert conn is not None
-        project_id: uuid.UUID = await conn.scalar(
-            sqlalchemy.insert(projects)
-            .values(id=uuid.uuid4(), join_code=join_code, **values)
-            .returning(projects.c.id)
-        )
+        project = await rows.create(tx, Project, {**values, "join_code": join_code})
+        project_id: uuid.UUID = project.pk
         return project_id
 
     try:
-        return await with_unique_join_code(insert, Constraint.PROJECTS_JOIN_CODE)
-    except sa_exc.IntegrityError as error:
-        if db.violation(error).sqlstate == SqlState.FOREIGN_KEY_VIOLATION:
+        return await with_unique_join_code(tx, insert, Constraint.PROJECTS_JOIN_CODE)
+    except IntegrityError as error:
+        if violation(error).sqlstate == SqlState.FOREIGN_KEY_VIOLATION:
             raise not_found("event") from None  # deleted while we were checking
         raise
 
 
-async def create_project(owner: User, data: ProjectCreate) -> ProjectPrivate:
+async def create_project(tx: Transaction, owner: User, data: ProjectCreate) -> ProjectPrivate:
     """A new project of an event the owner attends."""
-    event = await Event.objects.get_or_none(seq=data.event)
+    event = await rows.one_by(tx, Event, "seq", data.event)
     if event is None:
         raise not_found("event")
-    if not await is_attendee(event.pk, owner.pk):
+    if not await is_attendee(tx, event.pk, owner.pk):
         raise ApiError(
             403, ErrorCode.NOT_ATTENDING, "you must attend the event to submit a project"
         )
     values = _editable_values(data, event)
-    project_id = await _insert_project({**values, "owner_id": owner.pk, "event_id": event.pk})
-    return await _private(project_id)
+    project_id = await _insert_project(tx, {**values, "owner_id": owner.pk, "event_id": event.pk})
+    return await _private(tx, project_id)
 
 
-async def update_project(project: Project, user: User, data: ProjectFields) -> ProjectPrivate:
+async def update_project(
+    tx: Transaction, project: Project, user: User, data: ProjectFields
+) -> ProjectPrivate:
     """Replace the editable fields of the caller's own project."""
     _require_project_owner(project, user)
-    event = await Event.objects.get(pk=project.event.pk)
-    async with db.transaction() as conn:
-        await conn.execute(
-            sqlalchemy.update(projects)
-            .where(projects.c.id == project.pk)
-            .values(**_editable_values(data, event))
-        )
-    return await _private(project.pk)
+    event = await rows.one_by(tx, Event, "id", project.event.pk)
+    if (
+        event is None
+        or await rows.change(tx, Project, project.pk, _editable_values(data, event)) is None
+    ):
+        raise not_found("project")  # deleted since the request began
+    return await _private(tx, project.pk)
 
 
-async def delete_project(project: Project, user: User) -> None:
+async def delete_project(tx: Transaction, project: Project, user: User) -> None:
     """Delete the caller's own project (its collaborators and votes go with it)."""
     _require_project_owner(project, user)
-    async with db.transaction() as conn:
-        await conn.execute(sqlalchemy.delete(projects).where(projects.c.id == project.pk))
+    await project_rows.delete_by_id(tx, project.pk)
 
 
-async def join_project(user: User, join_code: str) -> ProjectPrivate:
+async def join_project(tx: Transaction, user: User, join_code: str) -> ProjectPrivate:
     """Add the caller as a collaborator of the project with this join code."""
     code = normalise_join_code(join_code)
-    project = await Project.objects.get_or_none(join_code=code) if code else None
+    project = await rows.one_by(tx, Project, "join_code", code) if code else None
     if project is None:
         raise not_found("project with this join code")
-    if not await is_attendee(project.event.pk, user.pk):
+    if not await is_attendee(tx, project.event.pk, user.pk):
         raise ApiError(
             403, ErrorCode.NOT_ATTENDING, "you must attend the project's event to join the project"
         )
@@ -144,18 +132,13 @@ async def join_project(user: User, join_code: str) -> ProjectPrivate:
     if project.owner.pk == user.pk:
         raise already
     try:
-        # A SAVEPOINT, so a concurrent join's duplicate does not abort the request.
-        async with db.transaction() as conn:
-            await conn.execute(
-                sqlalchemy.insert(collaborators).values(
-                    id=uuid.uuid4(), project_id=project.pk, user_id=user.pk
-                )
-            )
-    except sa_exc.IntegrityError as error:
-        sqlstate = db.violation(error).sqlstate
+        await members.add_collaborator(tx, project.pk, user.pk)
+    except IntegrityError as error:
+        # The request ends here either way: its transaction rolls back with the error.
+        sqlstate = violation(error).sqlstate
         if sqlstate == SqlState.UNIQUE_VIOLATION:
             raise already from None
         if sqlstate == SqlState.FOREIGN_KEY_VIOLATION:
             raise not_found("project with this join code") from None
         raise
-    return await _private(project.pk)
+    return await _private(tx, project.pk)

@@ -24,16 +24,15 @@ import re
 from typing import Any
 
 import httpx
-import sqlalchemy
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
-from podium import db
 from podium.config import Settings
+from podium.db import Database, Executor
 from podium.errors import ApiError, ErrorCode, not_found
 from podium.ids import Entity
 from podium.models import Project, User
-from podium.models.constraints import SqlState
 from podium.public_ids import decode_id, public_id
+from podium.queries import DataError, rows
 from podium.schemas.projects import CheckStatus, ProjectCheck
 from podium.services.projects import is_member
 
@@ -45,8 +44,6 @@ _CHECK_ID = re.compile(CHECK_ID_PATTERN)
 UPSTREAM_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 MAX_UPSTREAM_BYTES = 1_000_000
-
-projects = Project.ormar_config.table
 
 
 class UpstreamCheck(BaseModel):
@@ -110,8 +107,8 @@ def _parse(response: httpx.Response) -> UpstreamCheck:
         raise _failed("it answered an unexpected body") from None
 
 
-async def _require_member(project: Project, user: User) -> None:
-    if not await is_member(project.pk, project.owner.pk, user):
+async def _require_member(db: Executor, project: Project, user: User) -> None:
+    if not await is_member(db, project.pk, project.owner.pk, user):
         raise ApiError(
             403,
             ErrorCode.NOT_PROJECT_MEMBER,
@@ -119,23 +116,16 @@ async def _require_member(project: Project, user: User) -> None:
         )
 
 
-async def _store_result(project: Project, check: UpstreamCheck) -> None:
+async def _store_result(db: Database, project: Project, check: UpstreamCheck) -> None:
     if check.status is not CheckStatus.DONE or check.result is None:
         return
     # A short transaction of its own, opened after the upstream answered: no database
-    # connection is held while waiting for the review service.
+    # connection is held while waiting for the review service. A project deleted meanwhile
+    # has nothing to store the result on.
     try:
-        async with db.transaction() as conn:
-            await conn.execute(
-                sqlalchemy.update(projects)
-                .where(projects.c.id == project.pk)
-                .values(cached_auto_quality=check.result)
-            )
-    except sqlalchemy.exc.DBAPIError as error:
-        sqlstate = db.violation(error).sqlstate or ""
-        if not sqlstate.startswith(SqlState.DATA_EXCEPTION_CLASS):
-            raise
-        # e.g. a \u0000 in a string, which jsonb refuses
+        async with db.transaction() as tx:
+            await rows.change(tx, Project, project.pk, {"cached_auto_quality": check.result})
+    except DataError:  # SQLSTATE class 22: e.g. a \u0000 in a string, which jsonb refuses
         log.warning("review result for project %s not storable", project.pk, exc_info=True)
         raise _failed("it answered a result that cannot be stored") from None
 
@@ -150,12 +140,17 @@ def _view(project: Project, check: UpstreamCheck) -> ProjectCheck:
     )
 
 
-async def start_check(settings: Settings, project_seq: int, user: User) -> ProjectCheck:
-    """Start a quality check of a project the caller is a member of (or return its result)."""
-    project = await Project.objects.get_or_none(seq=project_seq)
+async def start_check(
+    db: Database, settings: Settings, project_seq: int, user: User
+) -> ProjectCheck:
+    """Start a quality check of a project the caller is a member of (or return its result).
+
+    Takes the database, not a transaction: none is held while the review service answers.
+    """
+    project = await rows.one_by(db, Project, "seq", project_seq)
     if project is None:
         raise not_found("project")
-    await _require_member(project, user)
+    await _require_member(db, project, user)
     project_id = public_id(Entity.PROJECT, project.seq)
     if project.cached_auto_quality is not None:
         return ProjectCheck(
@@ -174,11 +169,11 @@ async def start_check(settings: Settings, project_seq: int, user: User) -> Proje
         "description": project.description,
     }
     check = _parse(await _call(settings, "POST", "/checks", request))
-    await _store_result(project, check)
+    await _store_result(db, project, check)
     return _view(project, check)
 
 
-async def get_check(settings: Settings, check_id: str, user: User) -> ProjectCheck:
+async def get_check(db: Database, settings: Settings, check_id: str, user: User) -> ProjectCheck:
     """A check's status, for members of its project; a finished result is stored."""
     if _CHECK_ID.fullmatch(check_id) is None:
         raise not_found("quality check")
@@ -189,9 +184,9 @@ async def get_check(settings: Settings, check_id: str, user: User) -> ProjectChe
     seq = decode_id(Entity.PROJECT, check.reference) if check.reference else None
     if check.id != check_id or seq is None:
         raise _failed("it answered for another check or without a project reference")
-    project = await Project.objects.get_or_none(seq=seq)
+    project = await rows.one_by(db, Project, "seq", seq)
     if project is None:
         raise not_found("quality check")
-    await _require_member(project, user)
-    await _store_result(project, check)
+    await _require_member(db, project, user)
+    await _store_result(db, project, check)
     return _view(project, check)

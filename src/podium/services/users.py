@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
-from podium.db import violation
-from podium.errors import ApiError, ErrorCode, bad_request, conflict
+from podium.db import Executor, Transaction, violation
+from podium.errors import ApiError, ErrorCode, bad_request, conflict, not_found
 from podium.models import User
 from podium.models.constraints import Constraint
+from podium.queries import IntegrityError, rows
+from podium.queries import users as user_rows
 from podium.schemas.users import UserCreate, UserUpdate
 
 
@@ -24,27 +24,24 @@ def _email_taken() -> ApiError:
     )
 
 
-async def create_user(data: UserCreate) -> User:
+async def create_user(tx: Transaction, data: UserCreate) -> User:
     fields = data.model_dump()
     if not fields["display_name"]:
         fields["display_name"] = default_display_name(data.first_name, data.last_name)
     try:
-        user = await User.objects.create(**fields)
+        return await rows.create(tx, User, fields)
     except IntegrityError as exc:
         # The unique index decides, so concurrent sign-ups for one address get exactly one 201.
         if violation(exc).constraint == Constraint.USERS_EMAIL:
             raise _email_taken() from None
         raise
-    # `seq` comes from a server default that ormar does not read back.
-    await user.load()
-    return user
 
 
-async def email_exists(email: str) -> bool:
-    return await User.objects.filter(email=email).exists()
+async def email_exists(db: Executor, email: str) -> bool:
+    return await user_rows.email_exists(db, email)
 
 
-async def update_user(user: User, data: UserUpdate) -> User:
+async def update_user(tx: Transaction, user: User, data: UserUpdate) -> User:
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     email = changes.pop("email", None)
     if email is not None and email != user.email:
@@ -56,6 +53,9 @@ async def update_user(user: User, data: UserUpdate) -> User:
         changes["display_name"] = default_display_name(
             changes.get("first_name", user.first_name), changes.get("last_name", user.last_name)
         )
-    if changes:
-        await user.update(_columns=list(changes), **changes)
-    return user
+    if not changes:
+        return user
+    updated = await rows.change(tx, User, user.pk, changes)
+    if updated is None:
+        raise not_found("user")  # the account was deleted since the request began
+    return updated

@@ -1,0 +1,117 @@
+"""The app's pool (podium.db.Database): a connection the server killed is replaced without a
+ping, a transaction reads its own writes on its one connection, JSON arrives decoded, and no
+session state outlives a statement or a transaction."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import pytest
+
+from podium.db import Database
+
+
+@asynccontextmanager
+async def _open(database_url: str) -> AsyncIterator[Database]:
+    """A Database of one connection, open for the block."""
+    database = Database(database_url, size=1)
+    await database.open()
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def _terminate(database_url: str, pid: int) -> None:
+    """End a backend from another connection, as a server restart or an idle timeout would."""
+    admin = await asyncpg.connect(database_url)
+    try:
+        assert await admin.fetchval("SELECT pg_terminate_backend($1, 5000)", pid)
+    finally:
+        await admin.close()
+
+
+async def test_read_after_the_server_killed_its_connection_gets_a_new_one(
+    database_url: str,
+) -> None:
+    async with _open(database_url) as database:
+        first = await database.fetchval("SELECT pg_backend_pid()")
+        await _terminate(database_url, first)
+
+        # No ping and no error: asyncpg saw the server close it, and the pool reconnects.
+        second = await database.fetchval("SELECT pg_backend_pid()")
+
+        assert second != first
+
+
+async def test_transaction_after_the_server_killed_its_connection_gets_a_new_one(
+    database_url: str,
+) -> None:
+    async with _open(database_url) as database:
+        async with database.transaction() as tx:
+            first = await tx.fetchval("SELECT pg_backend_pid()")
+        await _terminate(database_url, first)
+
+        async with database.transaction() as tx:
+            second = await tx.fetchval("SELECT pg_backend_pid()")
+
+        assert second != first
+
+
+async def test_a_transaction_reads_its_own_writes_on_one_connection(database_url: str) -> None:
+    async with _open(database_url) as database:
+        async with database.transaction() as tx:
+            await tx.execute("CREATE TEMPORARY TABLE seen (n int) ON COMMIT DROP")
+            await tx.execute("INSERT INTO seen VALUES (7)")
+            inside = await tx.fetch("SELECT n, pg_backend_pid() AS pid FROM seen")
+            assert tx.is_in_transaction()
+            transaction_pid = await tx.fetchval("SELECT pg_backend_pid()")
+
+        assert [row["n"] for row in inside] == [7]
+        assert inside[0]["pid"] == transaction_pid
+
+
+async def test_a_transaction_that_raises_is_rolled_back(database_url: str) -> None:
+    async with _open(database_url) as database:
+        await database.execute("CREATE TABLE IF NOT EXISTS pool_test_rollback (n int)")
+        try:
+            with pytest.raises(RuntimeError):
+                async with database.transaction() as tx:
+                    await tx.execute("INSERT INTO pool_test_rollback VALUES (1)")
+                    raise RuntimeError("the handler failed")
+            assert await database.fetchval("SELECT count(*) FROM pool_test_rollback") == 0
+        finally:
+            await database.execute("DROP TABLE pool_test_rollback")
+
+
+async def test_pool_decodes_json_and_keeps_no_session_state(database_url: str) -> None:
+    async with _open(database_url) as database:
+        row = await database.fetchrow("SELECT $1::jsonb AS doc", {"a": [1, "é"]})
+        assert row is not None and row["doc"] == {"a": [1, "é"]}
+        # One connection: a statement's SET LOCAL ends with it (autocommit), a transaction's
+        # with the transaction.
+        await database.fetch("SELECT set_config('statement_timeout', '1234', true)")
+        assert await database.fetchval("SHOW statement_timeout") != "1234ms"
+        async with database.transaction() as tx:
+            await tx.execute("SET LOCAL statement_timeout = '4321'")
+        assert await database.fetchval("SHOW statement_timeout") != "4321ms"
+        # Advisory locks the app takes are transaction-scoped: none survives to the next user.
+        async with database.transaction() as tx:
+            await tx.execute("SELECT pg_advisory_xact_lock(42)")
+        assert (
+            await database.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+            == 0
+        )
+
+
+async def test_the_database_opens_while_the_server_is_down() -> None:
+    # min_size=0: no connection at start, so the process starts and /health can answer 503.
+    database = Database("postgresql://postgres@127.0.0.1:9/podium", size=2, connect_timeout=1)
+    await database.open()
+    try:
+        with pytest.raises(OSError):
+            await database.fetchval("SELECT 1")
+    finally:
+        await database.close()
