@@ -32,6 +32,11 @@ def configure_codec(key: str) -> None:
     public_id.cache_clear()
 
 
+def current_codec() -> object:
+    """The codec in use: what a memo of encoded IDs must be invalidated with."""
+    return _codec
+
+
 @functools.lru_cache(maxsize=ENCODE_CACHE_SIZE)
 def public_id(entity: Entity, seq: int) -> str:
     return _codec.encode(entity, seq)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
 
-from podium.ids import Entity
+from podium.ids import DEVELOPMENT_ID_KEY, Entity
 from podium.models import Event, Project, ProjectCollaborator, Vote
-from podium.public_ids import public_id
+from podium.public_ids import configure_codec, public_id
+from podium.services import leaderboard
 from tests.api.conftest import assert_error, attend, eid, make_event, make_project, pid
 from tests.conftest import MakeUser, auth_headers
 
@@ -325,3 +328,61 @@ async def test_admin_leaderboard_redirects_a_v1_event_id(
 
     assert response.status_code == 308
     assert response.headers["location"] == f"/events/admin/{eid(event)}/leaderboard"
+
+
+# --- the list items' memo (services.leaderboard._JsonOfRow) -------------------------------
+
+
+def _row(seq: int, **changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "seq": seq,
+        "name": f"P{seq}",
+        "repo": "https://github.com/a/b",
+        "image_url": "https://example.com/i.png",
+        "demo": "",
+        "description": "",
+        "hours_spent": 3,
+        "event_seq": 1,
+        "leaderboard_enabled": True,
+        "owner_seq": 7,
+        "owner_display_name": "Ada L.",
+        "collaborator_seqs": [8],
+        "collaborator_names": ["Grace H."],
+        "points": 2,
+    }
+    return {**row, **changes}
+
+
+def test_a_memoised_list_item_follows_every_change_of_its_row() -> None:
+    items = leaderboard._JsonOfRow(leaderboard._public_fields, max_items=100)
+    first = json.loads(items.join([_row(1), _row(2)]))
+    assert [item["points"] for item in first] == [2, 2]
+
+    changed = json.loads(
+        items.join(
+            [
+                _row(1, points=3),
+                _row(2, collaborator_names=["Grace Hopper"], leaderboard_enabled=False),
+            ]
+        )
+    )
+
+    assert changed[0]["points"] == 3
+    assert changed[1]["collaborators"][0]["display_name"] == "Grace Hopper"
+    assert changed[1]["points"] is None
+    assert items.join([]) == b"[]"
+
+
+def test_the_memo_is_bounded_and_starts_over_with_a_new_id_key() -> None:
+    items = leaderboard._JsonOfRow(leaderboard._public_fields, max_items=3)
+    items.join([_row(n) for n in range(1, 6)])
+    assert len(items._memo) <= 3
+
+    before = json.loads(items.join([_row(1)]))[0]["id"]
+    configure_codec("another-key-" + "k" * 40)
+    try:
+        after = json.loads(items.join([_row(1)]))[0]["id"]
+    finally:
+        configure_codec(DEVELOPMENT_ID_KEY)
+    assert after != before
+    assert json.loads(items.join([_row(1)]))[0]["id"] == before

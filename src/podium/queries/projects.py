@@ -39,6 +39,20 @@ MAX_LISTED_PROJECTS = 5000
 _EMPTY_ARRAY: ColumnElement[Any] = sqlalchemy.literal_column("'{}'")
 
 
+# The project's own columns every view shows as they are stored, in the views' field order: the
+# views (podium.services.leaderboard) copy these by name. A column added here, and to the
+# view's schema, shows in every project view.
+SHOWN_AS_STORED: tuple[ColumnElement[Any], ...] = (
+    projects.c.name,
+    projects.c.repo,
+    projects.c.image_url,
+    projects.c.demo,
+    projects.c.description,
+    projects.c.hours_spent,
+)
+SHOWN_AS_STORED_NAMES: tuple[str, ...] = tuple(str(column.name) for column in SHOWN_AS_STORED)
+
+
 class Order(Enum):
     RANDOM = "random"
     LEADERBOARD = "leaderboard"
@@ -50,12 +64,7 @@ def _columns(
 ) -> list[ColumnElement[Any]]:
     public: list[ColumnElement[Any]] = [
         projects.c.seq,
-        projects.c.name,
-        projects.c.repo,
-        projects.c.image_url,
-        projects.c.demo,
-        projects.c.description,
-        projects.c.hours_spent,
+        *SHOWN_AS_STORED,
         events.c.seq.label("event_seq"),
         events.c.leaderboard_enabled,
         owners.c.seq.label("owner_seq"),
