@@ -1,7 +1,9 @@
 """Arrange and assert helpers shared by the API tests; plain functions, imported where used.
 
 Rows are made through ormar with unique slugs and join codes, so a test states only what it is
-about: `make_event(owner, votable=True)`, `attend(event, ada)`, `make_project(ada, event)`.
+about: `make_event(owner, votable=True)`, `attend(event, ada)` (an attendance row),
+`make_project(ada, event)`. `join_event` is the HTTP call a user makes to attend (the route under
+test), `joined` the same when the test only needs it done.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import httpx
 from podium.ids import Entity
 from podium.models import Event, EventAttendee, Project, User
 from podium.public_ids import public_id
+from tests.conftest import auth_headers
 
 
 async def make_event(owner: User, **fields: Any) -> Event:
@@ -31,6 +34,24 @@ async def attend(event: Event, *users: User) -> None:
 async def make_project(owner: User, event: Event, name: str = "Rover", **fields: Any) -> Project:
     fields.setdefault("join_code", secrets.token_hex(4).upper())
     return await Project.objects.create(name=name, owner=owner, event=event, **fields)
+
+
+async def join_event(
+    client: httpx.AsyncClient, user: User, join_code: str, referral: str | None = None
+) -> httpx.Response:
+    """POST /events/attend as `user`."""
+    params = {"join_code": join_code}
+    if referral is not None:
+        params["referral"] = referral
+    return await client.post("/events/attend", params=params, headers=auth_headers(user))
+
+
+async def joined(
+    client: httpx.AsyncClient, user: User, join_code: str, referral: str | None = None
+) -> None:
+    """`join_event`, which must succeed."""
+    response = await join_event(client, user, join_code, referral)
+    assert response.status_code == 200, response.text
 
 
 def eid(event: Event) -> str:

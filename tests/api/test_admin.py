@@ -13,6 +13,7 @@ import pytest
 from podium.ids import Entity
 from podium.models import User
 from podium.public_ids import public_id
+from tests.api.conftest import joined, uid
 from tests.conftest import MakeUser, auth_headers
 
 
@@ -38,15 +39,6 @@ async def new_event(client: httpx.AsyncClient, db: asyncpg.Pool, owner: User) ->
     return Event(row, body["id"], body["join_code"], owner)
 
 
-async def join(client: httpx.AsyncClient, event: Event, user: User, referral: str = "") -> None:
-    response = await client.post(
-        "/events/attend",
-        params={"join_code": event.join_code, "referral": referral},
-        headers=auth_headers(user),
-    )
-    assert response.status_code == 200
-
-
 async def insert_project(
     db: asyncpg.Pool, event: Event, owner: User, code: str
 ) -> tuple[uuid.UUID, int]:
@@ -58,10 +50,6 @@ async def insert_project(
         event.id,
     )
     return row["id"], row["seq"]
-
-
-def user_id(user: User) -> str:
-    return public_id(Entity.USER, user.seq)
 
 
 # --- permission matrix for every admin route ----------------------------------------------
@@ -91,9 +79,9 @@ async def test_admin_routes_are_for_the_owner_only(
 ) -> None:
     owner, attendee, outsider = await make_user(), await make_user(), await make_user()
     event = await new_event(client, db, owner)
-    await join(client, event, attendee)
+    await joined(client, attendee, event.join_code)
     if body is not None:
-        body = {"user": user_id(attendee)}
+        body = {"user": uid(attendee)}
     headers = {
         "owner": auth_headers(owner),
         "attendee": auth_headers(attendee),
@@ -119,7 +107,7 @@ async def test_admin_routes_of_unknown_event_are_404(
 ) -> None:
     user = await make_user()
     if body is not None:
-        body = {"user": user_id(user)}
+        body = {"user": uid(user)}
     unknown = public_id(Entity.EVENT, 424_242)
     response = await client.request(
         method, f"/events/admin/{unknown}{suffix}", json=body, headers=auth_headers(user)
@@ -135,7 +123,7 @@ async def test_admin_event_is_the_owners_view(
 ) -> None:
     owner = await make_user()
     event = await new_event(client, db, owner)
-    await join(client, event, await make_user())
+    await joined(client, await make_user(), event.join_code)
 
     body = (await client.get(event.admin, headers=auth_headers(owner))).json()
 
@@ -155,8 +143,8 @@ async def test_attendees_show_contact_details_in_joining_order(
     event = await new_event(client, db, owner)
     ada = await make_user(first_name="Ada", last_name="Lovelace", phone="555", city="London")
     bob = await make_user(first_name="Bob", last_name="")
-    await join(client, event, ada)
-    await join(client, event, bob)
+    await joined(client, ada, event.join_code)
+    await joined(client, bob, event.join_code)
 
     response = await client.get(event.admin + "/attendees", headers=auth_headers(owner))
 
@@ -166,13 +154,13 @@ async def test_attendees_show_contact_details_in_joining_order(
     first, second = body["items"]
     assert set(first) == {"id", "email", "first_name", "last_name", "display_name", "joined_at"}
     assert (first["id"], first["email"], first["first_name"], first["last_name"]) == (
-        user_id(ada),
+        uid(ada),
         ada.email,
         "Ada",
         "Lovelace",
     )
     assert first["display_name"] == "Ada L."
-    assert second["id"] == user_id(bob)
+    assert second["id"] == uid(bob)
     assert first["joined_at"] <= second["joined_at"]
 
 
@@ -204,7 +192,7 @@ async def test_attendees_page_through_every_attendee_once(
             break
         assert pages < 10
     assert pages == 3
-    assert sorted(seen) == sorted(user_id(u) for u in users)
+    assert sorted(seen) == sorted(uid(u) for u in users)
     assert len(set(seen)) == 7
 
 
@@ -242,7 +230,7 @@ async def test_remove_attendee_removes_their_votes_in_the_event(
     owner, voter, stays, maker = [await make_user() for _ in range(4)]
     event = await new_event(client, db, owner)
     for user in (voter, stays, maker):
-        await join(client, event, user)
+        await joined(client, user, event.join_code)
     project, project_seq = await insert_project(db, event, maker, "PROJ01")
     for user in (voter, stays):
         response = await client.post(
@@ -253,7 +241,7 @@ async def test_remove_attendee_removes_their_votes_in_the_event(
         assert response.status_code == 201
 
     response = await client.post(
-        event.admin + "/remove-attendee", json={"user": user_id(voter)}, headers=auth_headers(owner)
+        event.admin + "/remove-attendee", json={"user": uid(voter)}, headers=auth_headers(owner)
     )
 
     assert response.status_code == 204
@@ -275,7 +263,7 @@ async def test_removing_a_non_attendee_is_400(
 ) -> None:
     owner = await make_user()
     event = await new_event(client, db, owner)
-    for user in (user_id(await make_user()), public_id(Entity.USER, 777_777)):
+    for user in (uid(await make_user()), public_id(Entity.USER, 777_777)):
         response = await client.post(
             event.admin + "/remove-attendee", json={"user": user}, headers=auth_headers(owner)
         )
@@ -300,9 +288,9 @@ async def test_owner_may_remove_their_own_attendance_and_stays_owner(
 ) -> None:
     owner = await make_user()
     event = await new_event(client, db, owner)
-    await join(client, event, owner)
+    await joined(client, owner, event.join_code)
     response = await client.post(
-        event.admin + "/remove-attendee", json={"user": user_id(owner)}, headers=auth_headers(owner)
+        event.admin + "/remove-attendee", json={"user": uid(owner)}, headers=auth_headers(owner)
     )
     assert response.status_code == 204
     assert (await client.get(event.admin, headers=auth_headers(owner))).status_code == 200
@@ -316,8 +304,8 @@ async def test_votes_list_shows_voter_project_and_time(
 ) -> None:
     owner, voter, maker = await make_user(), await make_user(), await make_user()
     event = await new_event(client, db, owner)
-    await join(client, event, voter)
-    await join(client, event, maker)
+    await joined(client, voter, event.join_code)
+    await joined(client, maker, event.join_code)
     _, project_seq = await insert_project(db, event, maker, "PROJ01")
     project = public_id(Entity.PROJECT, project_seq)
     cast = await client.post(
@@ -331,7 +319,7 @@ async def test_votes_list_shows_voter_project_and_time(
     assert response.status_code == 200
     [item] = response.json()["items"]
     assert item["id"] == cast.json()["votes"][0]["id"]
-    assert item["voter"] == {"id": user_id(voter), "display_name": voter.display_name}
+    assert item["voter"] == {"id": uid(voter), "display_name": voter.display_name}
     assert item["project_id"] == project
     assert item["created_at"] == cast.json()["votes"][0]["created_at"]
 
@@ -363,7 +351,7 @@ async def test_votes_page_by_limit(
     ).json()
     assert (len(first["items"]), len(rest["items"]), rest["next_cursor"]) == (4, 1, None)
     voters_seen = [item["voter"]["id"] for item in first["items"] + rest["items"]]
-    assert voters_seen == [user_id(v) for v in voters]
+    assert voters_seen == [uid(v) for v in voters]
 
 
 async def test_referrals_list_shows_content_and_user(
@@ -371,14 +359,14 @@ async def test_referrals_list_shows_content_and_user(
 ) -> None:
     owner, ada, bob = await make_user(), await make_user(), await make_user()
     event = await new_event(client, db, owner)
-    await join(client, event, ada, "a poster")
-    await join(client, event, bob)
+    await joined(client, ada, event.join_code, "a poster")
+    await joined(client, bob, event.join_code)
 
     response = await client.get(event.admin + "/referrals", headers=auth_headers(owner))
 
     assert response.status_code == 200
     [item] = response.json()["items"]
     assert item["content"] == "a poster"
-    assert item["user"] == {"id": user_id(ada), "display_name": ada.display_name}
+    assert item["user"] == {"id": uid(ada), "display_name": ada.display_name}
     assert item["id"] == public_id(Entity.REFERRAL, await db.fetchval("SELECT seq FROM referrals"))
     assert response.json()["next_cursor"] is None

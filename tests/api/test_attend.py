@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from podium.models import User
+from tests.api.conftest import join_event
 from tests.conftest import MakeUser, auth_headers
 
 
@@ -20,22 +21,13 @@ async def new_event(client: httpx.AsyncClient, owner: User) -> dict[str, Any]:
     return body
 
 
-async def attend(
-    client: httpx.AsyncClient, user: User, join_code: str, referral: str | None = None
-) -> httpx.Response:
-    params = {"join_code": join_code}
-    if referral is not None:
-        params["referral"] = referral
-    return await client.post("/events/attend", params=params, headers=auth_headers(user))
-
-
 async def test_join_with_code_in_any_case_returns_the_event(
     client: httpx.AsyncClient, db: asyncpg.Pool, make_user: MakeUser
 ) -> None:
     event = await new_event(client, await make_user())
     user = await make_user()
 
-    response = await attend(client, user, f"  {event['join_code'].lower()} ")
+    response = await join_event(client, user, f"  {event['join_code'].lower()} ")
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -53,7 +45,7 @@ async def test_referral_is_stored_stripped(
     event = await new_event(client, await make_user())
     user = await make_user()
 
-    response = await attend(client, user, event["join_code"], referral="  my teacher ")
+    response = await join_event(client, user, event["join_code"], referral="  my teacher ")
 
     assert response.status_code == 200
     row = await db.fetchrow("SELECT content, user_id FROM referrals")
@@ -64,7 +56,9 @@ async def test_blank_referral_is_not_stored(
     client: httpx.AsyncClient, db: asyncpg.Pool, make_user: MakeUser
 ) -> None:
     event = await new_event(client, await make_user())
-    assert (await attend(client, await make_user(), event["join_code"], "   ")).status_code == 200
+    assert (
+        await join_event(client, await make_user(), event["join_code"], "   ")
+    ).status_code == 200
     assert await db.fetchval("SELECT count(*) FROM referrals") == 0
 
 
@@ -73,7 +67,7 @@ async def test_owner_may_join_their_own_event(
 ) -> None:
     owner = await make_user()
     event = await new_event(client, owner)
-    assert (await attend(client, owner, event["join_code"])).status_code == 200
+    assert (await join_event(client, owner, event["join_code"])).status_code == 200
 
 
 @pytest.mark.parametrize("join_code", ["NOPE42", "ZZZZZZZZZZZZZZZZ", "   "])
@@ -81,7 +75,7 @@ async def test_unknown_join_code_is_404(
     client: httpx.AsyncClient, make_user: MakeUser, join_code: str
 ) -> None:
     await new_event(client, await make_user())
-    response = await attend(client, await make_user(), join_code)
+    response = await join_event(client, await make_user(), join_code)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 
@@ -91,9 +85,9 @@ async def test_joining_twice_is_409_and_keeps_the_first_referral(
 ) -> None:
     event = await new_event(client, await make_user())
     user = await make_user()
-    assert (await attend(client, user, event["join_code"], "first")).status_code == 200
+    assert (await join_event(client, user, event["join_code"], "first")).status_code == 200
 
-    again = await attend(client, user, event["join_code"], "second")
+    again = await join_event(client, user, event["join_code"], "second")
 
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "already_attending"
@@ -126,7 +120,7 @@ async def test_simultaneous_joins_by_one_user_make_one_attendance(
     user = await make_user()
 
     responses = await asyncio.gather(
-        *(attend(client, user, event["join_code"], f"ref {n}") for n in range(10))
+        *(join_event(client, user, event["join_code"], f"ref {n}") for n in range(10))
     )
 
     assert sorted(r.status_code for r in responses) == [200] + [409] * 9

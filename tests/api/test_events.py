@@ -14,7 +14,7 @@ from podium.ids import Entity
 from podium.models import User
 from podium.public_ids import public_id
 from podium.services import join_codes
-from tests.api.conftest import error_code
+from tests.api.conftest import error_code, joined
 from tests.conftest import MakeUser, auth_headers
 
 JOIN_CODE = re.compile(r"^[A-HJKMNP-Z2-9]{6}$")
@@ -30,13 +30,6 @@ async def created(client: httpx.AsyncClient, owner: User, **fields: Any) -> dict
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-async def join(client: httpx.AsyncClient, user: User, join_code: str) -> None:
-    response = await client.post(
-        "/events/attend", params={"join_code": join_code}, headers=auth_headers(user)
-    )
-    assert response.status_code == 200, response.text
 
 
 # --- create -------------------------------------------------------------------------------
@@ -192,7 +185,7 @@ async def test_list_shows_owned_events_privately_and_attended_events_publicly(
     mine = await created(client, me, name="Mine")
     theirs = await created(client, other, name="Theirs")
     await created(client, other, name="Not Joined")
-    await join(client, me, theirs["join_code"])
+    await joined(client, me, theirs["join_code"])
 
     response = await client.get("/events/", headers=auth_headers(me))
 
@@ -269,7 +262,7 @@ async def test_owners_view_counts_attendees_and_sizes_votes_by_projects(
     owner = await make_user()
     event = await created(client, owner)
     for _ in range(3):
-        await join(client, await make_user(), event["join_code"])
+        await joined(client, await make_user(), event["join_code"])
     event_uuid = await db.fetchval("SELECT id FROM events")
     owner_view = f"/events/admin/{event['id']}"
     headers = auth_headers(owner)
@@ -395,7 +388,7 @@ async def test_only_the_owner_may_change_an_event(
 ) -> None:
     owner, attendee, outsider = await make_user(), await make_user(), await make_user()
     event = await created(client, owner, name="Kept")
-    await join(client, attendee, event["join_code"])
+    await joined(client, attendee, event["join_code"])
     headers = {"attendee": auth_headers(attendee), "outsider": auth_headers(outsider)}.get(role, {})
 
     response = await client.request(method, f"/events/{event['id']}", json=body, headers=headers)

@@ -54,7 +54,7 @@ async def insert_projects(
     return [Row(r["id"], r["seq"], public_id(Entity.PROJECT, r["seq"])) for r in rows]
 
 
-async def attend(db: asyncpg.Pool, event: Row, *users: uuid.UUID) -> None:
+async def add_attendees(db: asyncpg.Pool, event: Row, *users: uuid.UUID) -> None:
     await db.executemany(
         "INSERT INTO event_attendees (event_id, user_id) VALUES ($1, $2)",
         [(event.id, user) for user in users],
@@ -80,7 +80,7 @@ async def setting(
 ) -> Setting:
     owner, maker, voter = await make_user(), await make_user(), await make_user()
     event = await insert_event(db, owner, votable=votable)
-    await attend(db, event, maker.pk, voter.pk)
+    await add_attendees(db, event, maker.pk, voter.pk)
     return Setting(event, await insert_projects(db, event, maker.pk, projects), maker, voter)
 
 
@@ -331,7 +331,7 @@ async def test_hundred_voters_on_one_project_give_it_hundred_points(
         "SELECT 'voter' || n || '@example.com', 'Voter', 'Voter' FROM generate_series(1, 100) n "
         "RETURNING id, email"
     )
-    await attend(db, s.event, *(v["id"] for v in voters))
+    await add_attendees(db, s.event, *(v["id"] for v in voters))
     target = s.projects[0]
 
     responses = await asyncio.gather(

@@ -37,7 +37,7 @@ async def insert_project(
     )
 
 
-async def attend(conn: asyncpg.Connection, event: uuid.UUID, user: uuid.UUID) -> None:
+async def insert_attendance(conn: asyncpg.Connection, event: uuid.UUID, user: uuid.UUID) -> None:
     await conn.execute(
         "INSERT INTO event_attendees (event_id, user_id) VALUES ($1, $2)", event, user
     )
@@ -107,9 +107,9 @@ async def test_attendee_and_collaborator_pairs_are_unique(conn: asyncpg.Connecti
     member = await insert_user(conn, "m@example.com")
     event = await insert_event(conn, owner, "hack", "ABCDEF")
     project = await insert_project(conn, owner, event, "PROJ01")
-    await attend(conn, event, member)
+    await insert_attendance(conn, event, member)
     with pytest.raises(asyncpg.UniqueViolationError):
-        await attend(conn, event, member)
+        await insert_attendance(conn, event, member)
     await conn.execute(
         "INSERT INTO project_collaborators (project_id, user_id) VALUES ($1, $2)", project, member
     )
@@ -126,7 +126,7 @@ async def test_one_vote_per_voter_and_project(conn: asyncpg.Connection) -> None:
     voter = await insert_user(conn, "v@example.com")
     event = await insert_event(conn, owner, "hack", "ABCDEF")
     project = await insert_project(conn, owner, event, "PROJ01")
-    await attend(conn, event, voter)
+    await insert_attendance(conn, event, voter)
     await vote(conn, voter, project, event)
     with pytest.raises(asyncpg.UniqueViolationError):
         await vote(conn, voter, project, event)
@@ -138,7 +138,7 @@ async def test_vote_must_match_the_projects_event_and_an_attendee(conn: asyncpg.
     event = await insert_event(conn, owner, "hack", "ABCDEF")
     other_event = await insert_event(conn, owner, "other", "GHIJKL")
     project = await insert_project(conn, owner, event, "PROJ01")
-    await attend(conn, other_event, voter)
+    await insert_attendance(conn, other_event, voter)
     with pytest.raises(asyncpg.ForeignKeyViolationError):  # voter does not attend `event`
         await vote(conn, voter, project, event)
     with pytest.raises(asyncpg.ForeignKeyViolationError):  # project belongs to another event
@@ -192,7 +192,7 @@ async def test_deleting_an_event_removes_its_dependents_and_nothing_else(
     doomed = await insert_event(conn, owner, "doomed", "AAAAAA")
     kept = await insert_event(conn, owner, "kept", "BBBBBB")
     for event, code in ((doomed, "PROJ01"), (kept, "PROJ02")):
-        await attend(conn, event, member)
+        await insert_attendance(conn, event, member)
         project = await insert_project(conn, owner, event, code)
         await conn.execute(
             "INSERT INTO project_collaborators (project_id, user_id) VALUES ($1, $2)",
@@ -220,7 +220,7 @@ async def test_deleting_a_project_removes_collaborators_and_votes_only(
     owner = await insert_user(conn, "o@example.com")
     member = await insert_user(conn, "m@example.com")
     event = await insert_event(conn, owner, "hack", "AAAAAA")
-    await attend(conn, event, member)
+    await insert_attendance(conn, event, member)
     project = await insert_project(conn, owner, event, "PROJ01")
     await conn.execute(
         "INSERT INTO project_collaborators (project_id, user_id) VALUES ($1, $2)", project, member
