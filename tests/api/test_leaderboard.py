@@ -12,6 +12,7 @@ import httpx
 from podium.ids import DEVELOPMENT_ID_KEY, Entity
 from podium.models import Event, Project, ProjectCollaborator, Vote
 from podium.public_ids import configure_codec, public_id
+from podium.queries.projects import SHOWN_AS_STORED_NAMES
 from podium.services import leaderboard
 from tests.api.conftest import assert_error, attend, eid, make_event, make_project, pid
 from tests.conftest import MakeUser, auth_headers
@@ -350,7 +351,9 @@ def _row(seq: int, **changes: Any) -> dict[str, Any]:
         "collaborator_names": ["Grace H."],
         "points": 2,
     }
-    return {**row, **changes}
+    # A column added to the projection later shows as stored: a value for it too.
+    shown = {name: "" for name in SHOWN_AS_STORED_NAMES if name not in row}
+    return {**row, **shown, **changes}
 
 
 def test_a_memoised_list_item_follows_every_change_of_its_row() -> None:
