@@ -190,6 +190,7 @@ def middleware_encoders() -> tuple[dict[str, Callable[[bytes], bytes]], dict[str
 
     from podium.app import create_app
     from podium.config import Environment, Settings
+    from podium.http.middleware import BrowserEdge
 
     # Built, never started: no database, no codec configured (that happens in its lifespan).
     settings = Settings(
@@ -198,14 +199,17 @@ def middleware_encoders() -> tuple[dict[str, Callable[[bytes], bytes]], dict[str
         jwt_secret=SecretStr("bench-" + "x" * 32),
     )
     app = create_app(settings)
-    declared = next(m for m in app.user_middleware if m.cls == CompressMiddleware)  # type: ignore[comparison-overlap]
+    # The compressor is built inside the browser layer (podium.http.middleware.BrowserEdge)
+    # from its keyword arguments, all but `origins`.
+    edge = next(m for m in app.user_middleware if m.cls == BrowserEdge)  # type: ignore[comparison-overlap]
+    declared = {name: value for name, value in edge.kwargs.items() if name != "origins"}
     levels = {
         name: parameter.default
         for name, parameter in inspect.signature(CompressMiddleware.__init__).parameters.items()
         if parameter.default is not inspect.Parameter.empty
     }
-    levels.update(declared.kwargs)
-    middleware = CompressMiddleware(None, *declared.args, **declared.kwargs)  # type: ignore[arg-type]
+    levels.update(declared)
+    middleware = CompressMiddleware(None, **declared)  # type: ignore[arg-type]
     # The responders' `oneshot` is what the middleware runs on a whole (non-streamed) body.
     encoders = {
         responder.encoding: responder.oneshot
@@ -224,8 +228,11 @@ def alternative_encoders() -> dict[str, Callable[[bytes], bytes]]:
     return {
         "zstd level 3": lambda body: zstandard.ZstdCompressor(level=3).compress(body),
         "zstd level 6": lambda body: zstandard.ZstdCompressor(level=6).compress(body),
+        "br quality 4": lambda body: bytes(brotli.compress(body, quality=4)),
         "br quality 5": lambda body: bytes(brotli.compress(body, quality=5)),
         "br quality 6": lambda body: bytes(brotli.compress(body, quality=6)),
+        "gzip level 4": lambda body: gzip.compress(body, compresslevel=4),
+        "gzip level 5": lambda body: gzip.compress(body, compresslevel=5),
         "gzip level 6": lambda body: gzip.compress(body, compresslevel=6),
     }
 

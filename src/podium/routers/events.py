@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from podium.deps import CurrentUser, DbTransaction, EventPathId, OwnedEvent
 from podium.errors import conditional_responses, error_responses
@@ -83,14 +83,15 @@ async def cast_votes(body: VoteRequest, user: CurrentUser, _: DbTransaction) -> 
     "/{event_id}",
     response_model=EventPublic,
     responses={**conditional_responses(), **error_responses(404, 422)},
+    openapi_extra=conditional.IF_NONE_MATCH,
 )
-async def get_event(
-    event_id: EventPathId, if_none_match: conditional.IfNoneMatch = None
-) -> Response:
+async def get_event(event_id: EventPathId, request: Request) -> Response:
     """The public view of an event (no token needed)."""
     # Not PathEvent: loading the ormar row first doubled the cost of the hottest read.
     body = (await service.public_view_by_public_id(event_id)).model_dump_json().encode()
-    return conditional.json_with_etag(if_none_match, body, conditional.body_etag(body))
+    return conditional.json_with_etag(
+        conditional.if_none_match(request), body, conditional.body_etag(body)
+    )
 
 
 @router.put(
