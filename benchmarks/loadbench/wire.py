@@ -190,6 +190,7 @@ def middleware_encoders() -> tuple[dict[str, Callable[[bytes], bytes]], dict[str
 
     from podium.app import create_app
     from podium.config import Environment, Settings
+    from podium.http.middleware import BrowserEdge
 
     # Built, never started: no database, no codec configured (that happens in its lifespan).
     settings = Settings(
@@ -198,14 +199,17 @@ def middleware_encoders() -> tuple[dict[str, Callable[[bytes], bytes]], dict[str
         jwt_secret=SecretStr("bench-" + "x" * 32),
     )
     app = create_app(settings)
-    declared = next(m for m in app.user_middleware if m.cls == CompressMiddleware)  # type: ignore[comparison-overlap]
+    # The compressor is built inside the browser layer (podium.http.middleware.BrowserEdge)
+    # from its keyword arguments, all but `origins`.
+    edge = next(m for m in app.user_middleware if m.cls == BrowserEdge)  # type: ignore[comparison-overlap]
+    declared = {name: value for name, value in edge.kwargs.items() if name != "origins"}
     levels = {
         name: parameter.default
         for name, parameter in inspect.signature(CompressMiddleware.__init__).parameters.items()
         if parameter.default is not inspect.Parameter.empty
     }
-    levels.update(declared.kwargs)
-    middleware = CompressMiddleware(None, *declared.args, **declared.kwargs)  # type: ignore[arg-type]
+    levels.update(declared)
+    middleware = CompressMiddleware(None, **declared)  # type: ignore[arg-type]
     # The responders' `oneshot` is what the middleware runs on a whole (non-streamed) body.
     encoders = {
         responder.encoding: responder.oneshot
@@ -215,19 +219,27 @@ def middleware_encoders() -> tuple[dict[str, Callable[[bytes], bytes]], dict[str
     return encoders, levels
 
 
-def alternative_encoders() -> dict[str, Callable[[bytes], bytes]]:
-    """Other levels, for comparison only (not what the middleware runs): what a smaller body
-    would cost."""
+def alternative_encoders(settings: dict[str, Any]) -> dict[str, Callable[[bytes], bytes]]:
+    """Levels 3-6 around the middleware's, for comparison only (not what the middleware runs):
+    what a smaller body would cost. The middleware's own levels are left out."""
     import brotli
     import zstandard
 
-    return {
-        "zstd level 3": lambda body: zstandard.ZstdCompressor(level=3).compress(body),
-        "zstd level 6": lambda body: zstandard.ZstdCompressor(level=6).compress(body),
-        "br quality 5": lambda body: bytes(brotli.compress(body, quality=5)),
-        "br quality 6": lambda body: bytes(brotli.compress(body, quality=6)),
-        "gzip level 6": lambda body: gzip.compress(body, compresslevel=6),
-    }
+    def zstd(level: int) -> Callable[[bytes], bytes]:
+        return lambda body: zstandard.ZstdCompressor(level=level).compress(body)
+
+    def br(quality: int) -> Callable[[bytes], bytes]:
+        return lambda body: bytes(brotli.compress(body, quality=quality))
+
+    def gz(level: int) -> Callable[[bytes], bytes]:
+        return lambda body: gzip.compress(body, compresslevel=level)
+
+    candidates = [
+        *((f"zstd level {n}", "zstd_level", n, zstd(n)) for n in (3, 4, 6)),
+        *((f"br quality {n}", "brotli_quality", n, br(n)) for n in (4, 5, 6)),
+        *((f"gzip level {n}", "gzip_level", n, gz(n)) for n in (4, 5, 6)),
+    ]
+    return {label: encode for label, name, n, encode in candidates if settings.get(name) != n}
 
 
 def encoder_timings(bodies: dict[str, bytes], repetitions: int) -> dict[str, Any]:
@@ -242,7 +254,7 @@ def encoder_timings(bodies: dict[str, bytes], repetitions: int) -> dict[str, Any
             continue
         candidates = [(encoding, encode, True) for encoding, encode in encoders.items()]
         if "admin" not in name and "leaderboard" not in name:
-            alternatives = alternative_encoders().items()
+            alternatives = alternative_encoders(settings).items()
             candidates += [(label, encode, False) for label, encode in alternatives]
         for encoding, encode, middleware in candidates:
             encode(body)  # warm up (allocations, tables)

@@ -33,9 +33,13 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 # the request's one transaction itself, `async with db.transaction() as tx:`, and passes `tx`
 # to the services: it commits before the response is sent, so a client that sees 201 can rely
 # on the data being there.
-async def get_database(request: Request) -> Database:
+def database_of(request: Request) -> Database:
     db: Database = request.app.state.database
     return db
+
+
+async def get_database(request: Request) -> Database:
+    return database_of(request)
 
 
 # The app's database: reads go through it one statement at a time (autocommit); writes run in

@@ -92,3 +92,31 @@ async def test_an_already_encoded_response_is_never_compressed_twice(settings: S
         response, body = await raw_get(client, "/__encoded", "gzip, br, zstd")
     assert response.headers["content-encoding"] == "gzip"
     assert body == payload
+
+
+@pytest.mark.parametrize("accept", [None, "identity", "deflate", "gzip;q=0"])
+async def test_a_client_accepting_no_encoding_gets_the_list_as_it_is(
+    client: httpx.AsyncClient, big_list: str, accept: str | None
+) -> None:
+    request = client.build_request("GET", big_list)
+    if accept is None:
+        del request.headers["Accept-Encoding"]
+    else:
+        request.headers["Accept-Encoding"] = accept
+    response = await client.send(request, stream=True)
+    body = b"".join([chunk async for chunk in response.aiter_raw()])
+    await response.aclose()
+
+    assert response.status_code == 200
+    assert "content-encoding" not in response.headers
+    assert int(response.headers["content-length"]) == len(body) > 1000
+    assert json.loads(body)
+
+
+@pytest.mark.parametrize("accept", ["*", "GZIP", "br;q=0.5"])
+async def test_any_spelling_that_accepts_an_encoding_gets_one(
+    client: httpx.AsyncClient, big_list: str, accept: str
+) -> None:
+    response, body = await raw_get(client, big_list, accept)
+    assert response.headers["content-encoding"] in DECODERS
+    assert json.loads(DECODERS[response.headers["content-encoding"]](body))

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from podium.openapi import SPEC_PATH
-from tests.api.conftest import assert_error, make_event
+from tests.api.conftest import assert_error, attend, make_event, make_project
 from tests.conftest import MakeUser, auth_headers
 
 FRONTEND = "http://localhost:5173"  # the development default (PODIUM_FRONTEND_URL)
@@ -126,3 +126,21 @@ def user_id(seq: int) -> str:
     from podium.public_ids import public_id
 
     return public_id(Entity.USER, seq)
+
+
+async def test_a_cross_origin_list_is_compressed_and_carries_the_cors_headers(
+    client: httpx.AsyncClient, make_user: MakeUser
+) -> None:
+    owner = await make_user()
+    event = await make_event(owner)
+    await attend(event, owner)
+    for n in range(40):
+        await make_project(owner, event, f"Project {n}", description="a hackathon project " * 5)
+    headers = {"Origin": FRONTEND, "Accept-Encoding": "gzip"}
+    response = await client.get(f"/events/{event_id(event.seq)}/projects", headers=headers)
+
+    assert response.status_code == 200 and len(response.json()) == 40
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["access-control-allow-origin"] == FRONTEND
+    vary = {name.strip().lower() for name in response.headers["vary"].split(",")}
+    assert {"origin", "accept-encoding"} <= vary

@@ -16,16 +16,41 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Any
 
-from fastapi import Header
+from starlette.requests import Request
 from starlette.responses import Response
 
-# The request header, declared on each route that answers it so generated clients know it.
-IfNoneMatch = Annotated[
-    str | None,
-    Header(description="An `ETag` this route sent before: 304 with no body while it is current"),
-]
+_IF_NONE_MATCH_DESCRIPTION = (
+    "An `ETag` this route sent before: 304 with no body while it is current"
+)
+
+# The request header in the spec, for the route decorators' `openapi_extra`: the parameter as
+# FastAPI would declare a `Header()` of type `str | None`, appended after the route's own, so
+# generated clients know it. It is not a FastAPI parameter because FastAPI inspects a declared
+# header's annotation on every request (~20 µs of the event page's ~1 ms; `if_none_match` reads
+# it from the request instead).
+IF_NONE_MATCH: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "if-none-match",
+            "in": "header",
+            "required": False,
+            "schema": {
+                "anyOf": [{"type": "string"}, {"type": "null"}],
+                "description": _IF_NONE_MATCH_DESCRIPTION,
+                "title": "If-None-Match",
+            },
+            "description": _IF_NONE_MATCH_DESCRIPTION,
+        }
+    ]
+}
+
+
+def if_none_match(request: Request) -> str | None:
+    """The request's `If-None-Match` (the route declares it with `openapi_extra=IF_NONE_MATCH`)."""
+    return request.headers.get("if-none-match")
+
 
 # Public pages may be kept by any cache but must be revalidated before each use.
 PUBLIC_CACHE = "no-cache"

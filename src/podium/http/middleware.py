@@ -1,4 +1,5 @@
-"""In front of the app: CORS, request size, and characters PostgreSQL cannot store."""
+"""In front of the app: CORS and compression, request size, and characters PostgreSQL cannot
+store."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette_compress import CompressMiddleware
 
 from podium.errors import ErrorCode, error_response
 from podium.http.spec_paths import spec_paths
@@ -66,6 +68,68 @@ class Cors(CORSMiddleware):
             f"this cross-origin request is not allowed (its {refused})",
             headers=headers,
         )
+
+
+# Any of these in Accept-Encoding may select an encoding the compression layer has (`*`
+# selects them all); without one, the library would answer identity, so it is not called.
+_ENCODING_NAMES = (b"zstd", b"br", b"gzip", b"*")
+
+
+def _may_accept_an_encoding(accept_encoding: bytes) -> bool:
+    value = accept_encoding.lower()
+    return any(name in value for name in _ENCODING_NAMES)
+
+
+class BrowserEdge:
+    """CORS and compression as one layer, outermost, calling each only for the requests it can
+    change: a request with an `Origin` goes through `Cors` and then `CompressMiddleware`, one
+    with an `Accept-Encoding` that may select an encoding through `CompressMiddleware`, any
+    other straight to the app.
+
+    Both are the libraries' own; this layer only spares the requests they would pass through
+    unchanged their per-request cost (~27 µs measured on the constant route with both stacked:
+    `Cors` parses the headers, and the compressor wraps `send` to inspect every response). Such
+    a request is one with neither header: the benchmark's, a server-to-server client's. One
+    difference: a response of 1,000 bytes or more to a request with no `Accept-Encoding` at all
+    no longer says `Vary: Accept-Encoding` (identity is what any client accepts; every
+    compressed response says it).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        origins: Sequence[str],
+        minimum_size: int,
+        zstd_level: int,
+        brotli_quality: int,
+        gzip_level: int,
+    ) -> None:
+        self.app = app
+        self.compress = CompressMiddleware(
+            app,
+            minimum_size=minimum_size,
+            zstd_level=zstd_level,
+            brotli_quality=brotli_quality,
+            gzip_level=gzip_level,
+        )
+        self.cors = Cors(self.compress, origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            origin = encoding = False
+            for name, value in scope["headers"]:
+                if name == b"origin":
+                    origin = True
+                elif name == b"accept-encoding" and _may_accept_an_encoding(value):
+                    encoding = True
+            if origin:
+                await self.cors(scope, receive, send)
+                return
+            if encoding:
+                await self.compress(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class BodySizeLimit:

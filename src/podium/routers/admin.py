@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from podium.deps import Db, OwnedEvent, SettingsDep
 from podium.errors import conditional_responses, error_responses
@@ -29,17 +29,15 @@ async def get_admin_event(event: OwnedEvent, db: Db) -> EventPrivate:
     "/leaderboard",
     response_model=list[ProjectAdmin],
     responses={**conditional_responses(), **error_responses(401, 403, 404, 422)},
+    openapi_extra=conditional.IF_NONE_MATCH,
 )
 async def get_admin_leaderboard(
-    event: OwnedEvent,
-    db: Db,
-    settings: SettingsDep,
-    if_none_match: conditional.IfNoneMatch = None,
+    event: OwnedEvent, db: Db, settings: SettingsDep, request: Request
 ) -> Response:
     """The event owner's leaderboard: every project by points, with join codes and emails."""
     etag = await leaderboard.admin_leaderboard_etag(db, event, settings.id_key_value)
     return await conditional.json_for_tag(
-        if_none_match,
+        conditional.if_none_match(request),
         etag,
         lambda: leaderboard.admin_leaderboard_json(db, event),
         conditional.PRIVATE_CACHE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from podium.deps import CurrentUser, Db, PathEvent, PathProject, SettingsDep
 from podium.errors import conditional_responses, error_responses
@@ -28,13 +28,14 @@ router = APIRouter(tags=["projects"])
     "/events/{event_id}/projects",
     response_model=list[ProjectPublic],
     responses={**conditional_responses(), **error_responses(403, 404, 422)},
+    openapi_extra=conditional.IF_NONE_MATCH,
 )
 async def list_event_projects(
     event: PathEvent,
     db: Db,
     settings: SettingsDep,
+    request: Request,
     leaderboard_order: Annotated[bool, Query(alias="leaderboard")] = False,
-    if_none_match: conditional.IfNoneMatch = None,
 ) -> Response:
     """The event's projects, shuffled, or ranked by points when `leaderboard=true`.
 
@@ -47,7 +48,7 @@ async def list_event_projects(
         db, event, settings.id_key_value, leaderboard=leaderboard_order
     )
     return await conditional.json_for_tag(
-        if_none_match,
+        conditional.if_none_match(request),
         etag,
         lambda: leaderboard.event_projects_json(db, event, leaderboard=leaderboard_order),
     )
@@ -119,13 +120,14 @@ async def get_project_check(
     "/projects/{project_id}",
     response_model=ProjectPublic,
     responses={**conditional_responses(), **error_responses(404, 422)},
+    openapi_extra=conditional.IF_NONE_MATCH,
 )
-async def get_project(
-    project: PathProject, db: Db, if_none_match: conditional.IfNoneMatch = None
-) -> Response:
+async def get_project(project: PathProject, db: Db, request: Request) -> Response:
     """A project's public view, with its owner's and collaborators' display names."""
     body = (await service.project_public(db, project)).model_dump_json().encode()
-    return conditional.json_with_etag(if_none_match, body, conditional.body_etag(body))
+    return conditional.json_with_etag(
+        conditional.if_none_match(request), body, conditional.body_etag(body)
+    )
 
 
 @router.put(
