@@ -95,6 +95,8 @@ CPU_RATE_1000 = 25.0
 COMPRESSED_RATIO_GOAL = 0.20  # body bytes with compression / without, at most
 REVALIDATION_GOAL = 10.0  # a 304's throughput / the full list's, at least
 SMALL_ROUTE_GOAL = 0.95  # a small route's saturation after / before, at least
+LIST_FLOOR_GOAL = 1.5  # a project list's cost (floor's throughput / its own), at most
+BASELINE_GOAL = 0.95  # every route's saturation after / before (--baseline), at least
 SMALL_ROUTES = (EVENT_PAGE, USERS_CURRENT, PROJECT_PAGE, VOTE)
 # The small routes' CPU steps: fixed rates well below saturation even on a loaded machine, and
 # the votes kept apart for them (out of ~6,300; the vote route's search gets the rest).
@@ -301,21 +303,10 @@ async def smoke_check(
 
 def evaluate(searches: dict[str, Saturation], burst: dict[str, Any] | None) -> list[report.Goal]:
     goals = []
+    # The event page and the lists are judged against their database floors (#13): the rows
+    # "≥ 0.50 of the framework ceiling" are retired (a 140 kB list cannot match a constant
+    # route; the event page's own floor reaches ~0.4 of it on this machine).
     ceiling = searches.get(CONSTANT)
-    if ceiling and ceiling.saturation_rate:
-        for label in (EVENT_PAGE, PROJECTS_200):
-            search = searches.get(label)
-            if search is None:
-                continue
-            ratio = search.saturation_rate / ceiling.saturation_rate
-            goals.append(
-                report.Goal(
-                    f"{label}: throughput vs framework ceiling",
-                    f"{ratio:.2f} ({search.saturation_rate:.0f} vs {ceiling.saturation_rate:.0f} /s)",
-                    "≥ 0.50",
-                    ratio >= 0.5,
-                )
-            )
     page, page_floor = searches.get(EVENT_PAGE), searches.get(FLOOR_EVENT)
     if ceiling and page_floor and ceiling.saturation_rate and page_floor.saturation_rate:
         reach = page_floor.saturation_rate / ceiling.saturation_rate
@@ -326,32 +317,26 @@ def evaluate(searches: dict[str, Saturation], burst: dict[str, Any] | None) -> l
                 f"{reach:.2f} ({page_floor.saturation_rate:.0f} /s); the event page costs "
                 f"{cost:.2f}x its floor",
                 "-",
-                True,
+                None,
             )
         )
-    listed, base_200 = searches.get(PROJECTS_200), searches.get(FLOOR_200)
-    if listed and base_200 and listed.saturation_rate and base_200.saturation_rate:
-        cost = base_200.saturation_rate / listed.saturation_rate
+    for label, floor_label in (
+        (PROJECTS_200, FLOOR_200),
+        (LEADERBOARD_1000, FLOOR),
+        (ADMIN_LEADERBOARD_1000, FLOOR),
+    ):
+        listed, base = searches.get(label), searches.get(floor_label)
+        if not (listed and base and listed.saturation_rate and base.saturation_rate):
+            continue
+        cost = base.saturation_rate / listed.saturation_rate
+        lowest = listed.steps[0].stats.p50_ms / max(base.steps[0].stats.p50_ms, 1e-9)
         goals.append(
             report.Goal(
-                "(context) projects list [200]: cost vs its database floor",
+                f"{label}: cost vs its database floor",
                 f"{cost:.2f}x by throughput ({listed.saturation_rate:.0f} vs "
-                f"{base_200.saturation_rate:.0f} /s)",
-                "-",
-                True,
-            )
-        )
-    board, base = searches.get(LEADERBOARD_1000), searches.get(FLOOR)
-    if board and base and board.saturation_rate and base.saturation_rate:
-        cost = base.saturation_rate / board.saturation_rate
-        lowest = board.steps[0].stats.p50_ms / max(base.steps[0].stats.p50_ms, 1e-9)
-        goals.append(
-            report.Goal(
-                "leaderboard [1000]: cost vs database floor",
-                f"{cost:.2f}x by throughput ({board.saturation_rate:.0f} vs {base.saturation_rate:.0f} /s); "
-                f"{lowest:.2f}x by p50 at the lowest step",
-                "≤ 2x",
-                cost <= 2.0,
+                f"{base.saturation_rate:.0f} /s); {lowest:.2f}x by p50 at the lowest step",
+                f"≤ {LIST_FLOOR_GOAL:.1f}x",
+                cost <= LIST_FLOOR_GOAL,
             )
         )
     if burst is not None:
@@ -503,6 +488,30 @@ def evaluate_issue_12(
                 f"saturation ≥ {SMALL_ROUTE_GOAL:.2f}x, CPU per request ≤ "
                 f"{1 / SMALL_ROUTE_GOAL:.2f}x before",
                 verdicts[-1] if verdicts else None,
+            )
+        )
+    return goals
+
+
+def evaluate_baseline(
+    searches: dict[str, Saturation], baseline: dict[str, dict[str, Any]]
+) -> list[report.Goal]:
+    """Every product route's saturation against the --baseline runs (#13: each route within
+    5 % of the code before, or faster). The benchmark's own reference routes are left out."""
+    goals = []
+    for label, search in searches.items():
+        before = baseline.get(label)
+        if label.startswith("GET /__bench") or not before or not before.get("saturation_rate"):
+            continue
+        ratio = search.saturation_rate / before["saturation_rate"]
+        goals.append(
+            report.Goal(
+                f"{label}: saturation vs --baseline",
+                f"{ratio:.2f}x ({search.saturation_rate:.0f} vs median "
+                f"{before['saturation_rate']:.0f} /s of {before['runs']} run(s))"
+                + (", request budget ran out: lower bound" if search.note else ""),
+                f"≥ {BASELINE_GOAL:.2f}x",
+                ratio >= BASELINE_GOAL,
             )
         )
     return goals
@@ -764,6 +773,7 @@ async def run(args: argparse.Namespace) -> int:
     baseline = load_baseline(args.baseline)
     results["baseline"] = {"files": [str(path) for path in args.baseline], "routes": baseline}
     goals += evaluate_issue_12(searches, wire_results, results.get("small_routes_cpu"), baseline)
+    goals += evaluate_baseline(searches, baseline)
     results["goals"] = [goal.as_dict() for goal in goals]
     results["seconds"] = time.perf_counter() - started
 
