@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, Strict, StringConstraints, field_validator
 
 from podium.models.phase import DEFAULT_PHASE, Phase
 from podium.public_ids import EventId, EventRef, ProjectId, ProjectRef, UserId, VoteId
@@ -54,6 +54,8 @@ VOTABLE = (
     "writing false during voting closes the event if the leaderboard stays enabled, else "
     "reopens submission"
 )
+# A phase by its name: strict bodies would otherwise want a Python enum instance.
+PhaseName = Annotated[Phase, Strict(False)]
 LEADERBOARD_ENABLED = (
     "v1's switch, derived: `live_leaderboard` or `phase` = `closed`. Writing it sets "
     "`live_leaderboard` (on a closed event, false reopens submission)"
@@ -65,7 +67,7 @@ class EventCreate(RequestBody):
 
     name: EventName = Field(description="Shown to attendees; the slug is derived from it once")
     description: Annotated[EventDescription, NullInSchema()] = ""
-    phase: Phase = Field(default=DEFAULT_PHASE, description=PHASE)
+    phase: PhaseName = Field(default=DEFAULT_PHASE, description=PHASE)
     live_leaderboard: bool = Field(default=False, description=LIVE_LEADERBOARD)
     submissions_open_during_voting: bool = Field(
         default=True, description=SUBMISSIONS_OPEN_DURING_VOTING
@@ -94,7 +96,7 @@ class EventUpdate(RequestBody):
 
     name: EventName | None = None
     description: EventDescription | None = None
-    phase: Phase | None = Field(default=None, description=PHASE)
+    phase: PhaseName | None = Field(default=None, description=PHASE)
     live_leaderboard: bool | None = Field(default=None, description=LIVE_LEADERBOARD)
     submissions_open_during_voting: bool | None = Field(
         default=None, description=SUBMISSIONS_OPEN_DURING_VOTING
