@@ -72,8 +72,9 @@ async def leaderboard(conn: asyncpg.Connection | asyncpg.Pool[Any], event_seq: i
 
 
 EVENT_SQL = """
-SELECT e.seq, e.name, e.slug, e.description, e.votable, e.leaderboard_enabled,
-       e.demo_links_optional, e.ysws_checks_enabled, e.feature_flags, o.seq AS owner_seq
+SELECT e.seq, e.name, e.slug, e.description, e.phase, e.live_leaderboard,
+       e.submissions_open_during_voting, e.phase = 'voting' AS votable,
+       e.live_leaderboard OR e.phase = 'closed' AS leaderboard_enabled, e.demo_links_optional, e.ysws_checks_enabled, e.feature_flags, o.seq AS owner_seq
 FROM events e JOIN users o ON o.id = e.owner_id
 WHERE e.seq = $1
 """
@@ -89,6 +90,9 @@ async def event(conn: asyncpg.Connection | asyncpg.Pool[Any], event_seq: int) ->
             "name": row["name"],
             "slug": row["slug"],
             "description": row["description"],
+            "phase": row["phase"],
+            "live_leaderboard": row["live_leaderboard"],
+            "submissions_open_during_voting": row["submissions_open_during_voting"],
             "votable": row["votable"],
             "leaderboard_enabled": row["leaderboard_enabled"],
             "demo_links_optional": row["demo_links_optional"],

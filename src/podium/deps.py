@@ -72,6 +72,38 @@ async def get_current_user(
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
+
+class Viewer:
+    """The caller of a public read, looked up only when a rule asks (a draft event is its
+    owner's alone): the hot reads pay nothing for it, and the spec keeps them token-free."""
+
+    def __init__(self, db: Database, settings: Settings, authorization: str | None) -> None:
+        self._db, self._settings, self._authorization = db, settings, authorization
+
+    async def user(self) -> User | None:
+        """The user of a valid bearer token, else None (a bad token is just anonymous here)."""
+        scheme, _, token = (self._authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+        try:
+            return await get_current_user(self._db, self._settings, credentials)
+        except ApiError:
+            return None
+
+
+def viewer_of(request: Request) -> Viewer:
+    """The request's viewer, for routes that take the request itself (no dependency's cost)."""
+    settings: Settings = request.app.state.settings
+    return Viewer(database_of(request), settings, request.headers.get("authorization"))
+
+
+async def get_viewer(request: Request) -> Viewer:
+    return viewer_of(request)
+
+
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+
 M = TypeVar("M", bound=ormar.Model)
 
 

@@ -15,11 +15,20 @@ import httpx
 
 from podium.ids import Entity
 from podium.models import Event, EventAttendee, Project, User
+from podium.models.phase import DEFAULT_PHASE, Phase, PhaseState, with_v1_writes
 from podium.public_ids import public_id
 from tests.conftest import auth_headers
 
 
 async def make_event(owner: User, **fields: Any) -> Event:
+    """An event row; v1's `votable`/`leaderboard_enabled` are taken as a v1 client's create
+    would write them (podium.models.phase.with_v1_writes on a new event)."""
+    votable, shown = fields.pop("votable", None), fields.pop("leaderboard_enabled", None)
+    start = PhaseState(
+        Phase(fields.pop("phase", DEFAULT_PHASE)), fields.pop("live_leaderboard", False)
+    )
+    state = with_v1_writes(start, votable, shown)
+    fields.update(phase=state.phase.value, live_leaderboard=state.live_leaderboard)
     fields.setdefault("name", "Hack Night")
     fields.setdefault("slug", "hack-" + secrets.token_hex(4))
     fields.setdefault("join_code", secrets.token_hex(3).upper())

@@ -216,6 +216,10 @@ async def test_event_public_view_needs_no_token_and_hides_the_join_code(
         "name": "Open",
         "slug": "open",
         "description": "",
+        # #16: the public view gains the phase fields (public, like the v1 booleans they drive).
+        "phase": "submission",
+        "live_leaderboard": True,
+        "submissions_open_during_voting": True,
         "votable": False,
         "leaderboard_enabled": True,
         "demo_links_optional": False,

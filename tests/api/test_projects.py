@@ -285,7 +285,7 @@ async def test_project_points_equal_its_votes_once_the_leaderboard_is_enabled(
         await Vote.objects.create(voter=voter, project=project, event=event)
 
     assert (await client.get(f"/projects/{pid(project)}")).json()["points"] is None
-    await db.execute("UPDATE events SET leaderboard_enabled = true")
+    await db.execute("UPDATE events SET live_leaderboard = true")
     assert (await client.get(f"/projects/{pid(project)}")).json()["points"] == 3
 
 

@@ -28,7 +28,7 @@ async def world(make_user: MakeUser) -> dict[str, object]:
         slug="hack",
         join_code="HACK01",
         owner=owner,
-        votable=True,
+        phase="voting",
         airtable_id=REC["event"],
     )
     for user in (owner, voter):

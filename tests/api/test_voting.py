@@ -30,12 +30,12 @@ class Row:
 
 async def insert_event(db: asyncpg.Pool, owner: User, *, votable: bool = True) -> Row:
     row = await db.fetchrow(
-        "INSERT INTO events (name, slug, join_code, owner_id, votable) "
+        "INSERT INTO events (name, slug, join_code, owner_id, phase) "
         "VALUES ('Hack', $1, $2, $3, $4) RETURNING id, seq",
         f"hack-{secrets.token_hex(4)}",
         new_join_code(),
         owner.pk,
-        votable,
+        "voting" if votable else "submission",
     )
     return Row(row["id"], row["seq"], public_id(Entity.EVENT, row["seq"]))
 

@@ -45,7 +45,8 @@ async def dump(url: str) -> dict[str, Any]:
             "events": await _rows(
                 conn,
                 "SELECT e.airtable_id, e.created_at, e.name, e.slug, e.description, e.join_code, "
-                "o.airtable_id AS owner, e.votable, e.leaderboard_enabled, e.demo_links_optional, "
+                "o.airtable_id AS owner, e.phase, e.live_leaderboard, e.submissions_open_during_voting, "
+                "e.demo_links_optional, "
                 "e.ysws_checks_enabled, e.feature_flags::text FROM events e "
                 "JOIN users o ON o.id = e.owner_id",
             ),

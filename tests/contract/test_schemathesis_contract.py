@@ -41,8 +41,8 @@ async def seed_actor(pool: asyncpg.Pool) -> str:
             "VALUES ('other@example.com', 'Other', 'Other') RETURNING id"
         )
         event = await conn.fetchval(
-            "INSERT INTO events (name, slug, join_code, owner_id, votable, leaderboard_enabled) "
-            "VALUES ('Contract Hack', 'contract-hack', 'CONTR1', $1, true, true) RETURNING id",
+            "INSERT INTO events (name, slug, join_code, owner_id, phase, live_leaderboard) "
+            "VALUES ('Contract Hack', 'contract-hack', 'CONTR1', $1, 'voting', true) RETURNING id",
             owner,
         )
         for user in (owner, other):

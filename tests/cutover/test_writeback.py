@@ -85,8 +85,8 @@ async def _v2_changes(conn: asyncpg.Connection) -> dict[str, Any]:
     newcomer = await _new_user(conn, "Newton")
     organiser = await _new_user(conn, "Orla")
     event = await conn.fetchval(
-        "INSERT INTO events (name, slug, join_code, owner_id, votable) "
-        "VALUES ('Rollback Jam', 'rollback-jam', 'RBJAM1', $1, true) RETURNING id",
+        "INSERT INTO events (name, slug, join_code, owner_id, phase) "
+        "VALUES ('Rollback Jam', 'rollback-jam', 'RBJAM1', $1, 'voting') RETURNING id",
         organiser,
     )
     for user in (newcomer, migrated["id"], organiser):

@@ -20,6 +20,8 @@ SCALARS = {
     "votes": {},
     "referrals": {"content": "content"},
 }
+# v1's booleans are derived in v2 (#16): votable is the voting phase.
+_SOURCES = {"events": "(SELECT *, phase = 'voting' AS votable FROM events) events"}
 SINGLE_LINKS = {
     "users": {},
     "events": {"owner": ("owner_id", "users")},
@@ -83,7 +85,8 @@ async def v1_differences(
                 *SCALARS[table],
                 *(c for c, _ in SINGLE_LINKS[table].values()),
             ]
-            found = await conn.fetch(f"SELECT {', '.join(columns)} FROM {table}")
+            source = _SOURCES.get(table, table)
+            found = await conn.fetch(f"SELECT {', '.join(columns)} FROM {source}")
             record_of[table] = {row["id"]: row["airtable_id"] for row in found}
             for row in found:
                 record_id = row["airtable_id"]

@@ -104,8 +104,9 @@ async def arrange_voting_event(pool: asyncpg.Pool) -> VotingEvent:
         organiser, voter = await user("Olga"), await user("Vera")
         makers = [await user(name) for name in ("Alice", "Bob", "Carol")]
         event = await conn.fetchrow(
-            "INSERT INTO events (name, slug, join_code, owner_id, votable, leaderboard_enabled) "
-            "VALUES ('Browser Hack', 'browser-hack', 'BROWS1', $1, true, true) RETURNING id, seq",
+            "INSERT INTO events (name, slug, join_code, owner_id, phase, live_leaderboard) "
+            "VALUES ('Browser Hack', 'browser-hack', 'BROWS1', $1, 'voting', true) "
+            "RETURNING id, seq",
             organiser["id"],
         )
         for attendee in (voter, *makers):

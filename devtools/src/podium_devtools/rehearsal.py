@@ -166,8 +166,8 @@ async def _v2_usage(database_url: str, rng: random.Random, scale: int) -> dict[s
         for number in range(scale):
             people = rng.sample(new_users, 15) + rng.sample(migrated, 15)
             event = await conn.fetchval(
-                "INSERT INTO events (name, slug, join_code, owner_id, votable) "
-                "VALUES ($1, $2, $3, $4, true) RETURNING id",
+                "INSERT INTO events (name, slug, join_code, owner_id, phase) "
+                "VALUES ($1, $2, $3, $4, 'voting') RETURNING id",
                 f"V2 Jam {number}",
                 f"v2-jam-{number}",
                 f"VJAM{number:04d}",

@@ -17,6 +17,7 @@ import asyncpg
 
 from podium.airtable_v1 import BY_NAME, TABLES, V1Table
 from podium.backfill.tables import JOIN_TABLES
+from podium.models.phase import leaderboard_shown, votable
 
 
 @dataclass
@@ -39,6 +40,12 @@ class Row:
 _COMMON = ("id", "airtable_id", "created_at", "updated_at")
 # v1 scalars kept in a v2 column of another name (the rest have the v2 column of their name).
 _SCALAR_COLUMNS = {"events": {"feature_flags_csv": "feature_flags"}}
+# v1 scalars v2 derives from other columns (one source of truth): the columns read for them.
+# votable and leaderboard_enabled come from the phase (podium.models.phase); a draft writes
+# back as neither, so it is open in v1: v1 has no drafts.
+_DERIVED_SCALARS = {
+    "events": {"votable": ("phase",), "leaderboard_enabled": ("phase", "live_leaderboard")}
+}
 # Single links: the v2 column holding the linked row's id.
 SINGLE_COLUMNS = {
     "events": {"owner": "owner_id"},
@@ -52,10 +59,12 @@ _DERIVED_SQL = {
 }
 # v2 columns no v1 field stands for, so never read. Every other column of these tables' models
 # is read above; tests/cutover/test_columns.py names any column that is neither.
-NOT_READ = {
+NOT_READ: dict[str, tuple[str, ...]] = {
     table.name: ("seq",)  # the public ID's number: v1 has its own record ids
     for table in TABLES
 }
+# v1 never closed submissions: it behaves as if this were always on.
+NOT_READ["events"] = (*NOT_READ["events"], "submissions_open_during_voting")
 # Link lists: the join table holding them, as the backfill writes it (its pair of columns).
 LIST_TABLES = {
     ("events", "attendees"): JOIN_TABLES["event_attendees"],
@@ -66,9 +75,13 @@ LIST_TABLES = {
 def columns_read(spec: V1Table) -> tuple[str, ...]:
     """The v2 columns a table's rows are read with, for its scalars and single links."""
     renamed = _SCALAR_COLUMNS.get(spec.name, {})
+    derived = _DERIVED_SCALARS.get(spec.name, {})
+    scalars = [
+        column for name in spec.scalars for column in derived.get(name, (renamed.get(name, name),))
+    ]
     return (
         *_COMMON,
-        *(renamed.get(name, name) for name in spec.scalars),
+        *dict.fromkeys(scalars),
         *(SINGLE_COLUMNS.get(spec.name, {})[link] for link in spec.single_links),
     )
 
@@ -98,6 +111,10 @@ def _scalar_fields(table: str, record: Mapping[str, Any]) -> dict[str, Any]:
         values["dob"] = record["dob"].isoformat() if record["dob"] is not None else ""
     elif table == "events":
         values["feature_flags_csv"] = ",".join(record["feature_flags"] or [])
+        values["votable"] = votable(record["phase"])
+        values["leaderboard_enabled"] = leaderboard_shown(
+            record["phase"], record["live_leaderboard"]
+        )
     elif table == "projects":
         quality = record["cached_auto_quality"]
         values["cached_auto_quality"] = "" if quality is None else json.dumps(quality)

@@ -17,6 +17,7 @@ from podium.models import (
     User,
     Vote,
 )
+from podium.models.phase import Phase
 from podium.public_ids import configure_codec, public_id
 from podium.security import TokenType, create_token
 from podium.services.access import max_votes_per_user
@@ -81,17 +82,18 @@ async def _seed() -> None:
         description="A weekend of building things; vote for your favourites on Sunday.",
         join_code=DEMO_JOIN_CODE,
         owner=organiser,
-        votable=True,
-        leaderboard_enabled=True,
+        phase=Phase.VOTING.value,
+        live_leaderboard=True,
         feature_flags=["demo"],
         airtable_id=DEMO_AIRTABLE_IDS["event"],
     )
     await Event.objects.create(
         name="Spring Jam (draft)",
         slug="spring-jam",
-        description="Not open for voting yet.",
+        description="Not published yet: only its organiser sees it.",
         join_code="SPRING",
         owner=organiser,
+        phase=Phase.DRAFT.value,
     )
     for user in users:
         await EventAttendee.objects.create(event=event, user=user)

@@ -15,6 +15,7 @@ from podium.models.base import (
     timestamp_field,
 )
 from podium.models.constraints import JOIN_CODE_PATTERN
+from podium.models.phase import DEFAULT_PHASE, PHASES_SQL
 from podium.models.user import User
 
 
@@ -26,6 +27,7 @@ class Event(ormar.Model):
             ormar.CheckColumns("char_length(btrim(name)) >= 1", name="name_not_blank"),
             ormar.CheckColumns("slug ~ '^[-a-z0-9]{1,50}$'", name="slug_format"),
             ormar.CheckColumns(f"join_code ~ '{JOIN_CODE_PATTERN}'", name="join_code_format"),
+            ormar.CheckColumns(f"phase IN ({PHASES_SQL})", name="phase_known"),
             ormar.IndexColumns("owner_id", name="ix_events_owner_id"),
         ],
     )
@@ -47,8 +49,19 @@ class Event(ormar.Model):
         ondelete="RESTRICT",
         related_name="owned_events",
     )
-    votable: bool = ormar.Boolean(default=False, nullable=False, server_default="false")
-    leaderboard_enabled: bool = ormar.Boolean(default=False, nullable=False, server_default="false")
+    # The lifecycle (podium.models.phase): v1's votable and leaderboard_enabled are derived
+    # from phase and live_leaderboard, never stored.
+    phase: str = ormar.String(
+        max_length=16,
+        default=DEFAULT_PHASE.value,
+        nullable=False,
+        server_default=DEFAULT_PHASE.value,
+    )
+    live_leaderboard: bool = ormar.Boolean(default=False, nullable=False, server_default="false")
+    # v1 took projects at any time; an owner may close submissions while voting runs.
+    submissions_open_during_voting: bool = ormar.Boolean(
+        default=True, nullable=False, server_default="true"
+    )
     demo_links_optional: bool = ormar.Boolean(default=False, nullable=False, server_default="false")
     ysws_checks_enabled: bool = ormar.Boolean(default=False, nullable=False, server_default="false")
     feature_flags: Any = JSONB(default=list, nullable=False, server_default="[]")

@@ -1,4 +1,8 @@
-"""Events with their owner's public ID; the owner's view adds the join code and counts."""
+"""Events with their owner's public ID; the owner's view adds the join code and counts.
+
+v1's `votable` and `leaderboard_enabled` are not columns: every projection derives them from
+the phase (`VOTABLE`, `LEADERBOARD_SHOWN`, podium.models.phase).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sqlalchemy.dialects import postgresql
 
 from podium.db import Executor, Record, Transaction
 from podium.models import Event, EventAttendee, Project, User
+from podium.models.phase import Phase
 from podium.queries.statement import Statement
 
 events = Event.ormar_config.table
@@ -22,6 +27,13 @@ projects = Project.ormar_config.table
 MAX_LISTED_EVENTS = 1000
 _UUID = postgresql.UUID(as_uuid=True)
 
+# podium.models.phase.votable and leaderboard_shown, in SQL.
+VOTABLE: ColumnElement[bool] = events.c.phase == Phase.VOTING.value
+LEADERBOARD_SHOWN: ColumnElement[bool] = sqlalchemy.or_(
+    events.c.live_leaderboard, events.c.phase == Phase.CLOSED.value
+)
+NOT_DRAFT: ColumnElement[bool] = events.c.phase != Phase.DRAFT.value
+
 # feature_flags (jsonb) arrives decoded.
 _PUBLIC: list[ColumnElement[Any]] = [
     events.c.id,
@@ -29,12 +41,16 @@ _PUBLIC: list[ColumnElement[Any]] = [
     events.c.name,
     events.c.slug,
     events.c.description,
-    events.c.votable,
-    events.c.leaderboard_enabled,
+    events.c.phase,
+    events.c.live_leaderboard,
+    events.c.submissions_open_during_voting,
+    VOTABLE.label("votable"),
+    LEADERBOARD_SHOWN.label("leaderboard_enabled"),
     events.c.demo_links_optional,
     events.c.ysws_checks_enabled,
     events.c.feature_flags,
     events.c.join_code,
+    events.c.owner_id,
     owners.c.seq.label("owner_seq"),
 ]
 _PRIVATE: list[ColumnElement[Any]] = [
@@ -75,15 +91,50 @@ _OWNED_BY = _events(
 _ATTENDED_BY = _events(
     events.c.id.in_(
         select(attendees.c.event_id).where(attendees.c.user_id == bindparam("user_id", type_=_UUID))
-    ),
+    )
+    & NOT_DRAFT,
     private=False,
     listed=True,
 )
-_ID_OF_SLUG = Statement(select(events.c.seq).where(events.c.slug == bindparam("slug")))
-_ID_OF_JOIN_CODE_LOCKED = Statement(
-    select(events.c.id)
+_ID_OF_SLUG = Statement(
+    select(events.c.seq, events.c.phase, events.c.owner_id).where(
+        events.c.slug == bindparam("slug")
+    )
+)
+# FOR SHARE: a phase change (an UPDATE of the row) waits for the join in flight, and a join
+# arriving after it sees the new phase; the event cannot be deleted meanwhile either.
+_JOINABLE_LOCKED = Statement(
+    select(events.c.id, events.c.phase)
     .where(events.c.join_code == bindparam("code"))
-    .with_for_update(read=True, key_share=True)
+    .with_for_update(read=True)
+)
+# What a project's create, join, edit or delete checks, share-locked for the same reason: a
+# change arriving after submissions close is refused, one in flight finishes first.
+_PROJECT_RULES = [
+    events.c.id,
+    events.c.phase,
+    events.c.submissions_open_during_voting,
+    events.c.demo_links_optional,
+]
+_FOR_PROJECT_CHANGE = {
+    column: Statement(
+        select(*_PROJECT_RULES)
+        .where(events.c[column] == bindparam("value"))
+        .with_for_update(read=True)
+    )
+    for column in ("id", "seq")
+}
+# The owner's edit: the row locked against joins, project changes and votes in flight.
+_FOR_CHANGE = Statement(
+    select(events.c.phase, events.c.live_leaderboard)
+    .where(events.c.id == bindparam("id", type_=_UUID))
+    .with_for_update(key_share=True)
+)
+_HAS_MEMBERS = Statement(
+    select(
+        sqlalchemy.exists().where(attendees.c.event_id == bindparam("id", type_=_UUID))
+        | sqlalchemy.exists().where(projects.c.event_id == bindparam("id", type_=_UUID))
+    )
 )
 _DELETE = Statement(sqlalchemy.delete(events).where(events.c.id == bindparam("id", type_=_UUID)))
 
@@ -107,16 +158,30 @@ async def attended_by(db: Executor, user_id: uuid.UUID) -> list[Record]:
     return await _ATTENDED_BY.fetch(db, user_id=user_id)
 
 
-async def seq_of_slug(db: Executor, slug: str) -> int | None:
-    row = await _ID_OF_SLUG.fetchrow(db, slug=slug)
-    return None if row is None else int(row["seq"])
+async def of_slug(db: Executor, slug: str) -> Record | None:
+    """(seq, phase, owner_id) of the event with this slug."""
+    return await _ID_OF_SLUG.fetchrow(db, slug=slug)
 
 
-async def id_of_join_code_locked(tx: Transaction, code: str) -> uuid.UUID | None:
-    """The event with this join code, locked FOR KEY SHARE (it cannot be deleted until `tx`
-    ends; edits may go on)."""
-    event_id: uuid.UUID | None = await _ID_OF_JOIN_CODE_LOCKED.fetchval(tx, code=code)
-    return event_id
+async def joinable_locked(tx: Transaction, code: str) -> Record | None:
+    """(id, phase) of the event with this join code, locked FOR SHARE until `tx` ends."""
+    return await _JOINABLE_LOCKED.fetchrow(tx, code=code)
+
+
+async def for_project_change(tx: Transaction, column: str, value: object) -> Record | None:
+    """(id, phase, submissions_open_during_voting, demo_links_optional) of the event whose `id`
+    or `seq` is `value`, locked FOR SHARE until `tx` ends."""
+    return await _FOR_PROJECT_CHANGE[column].fetchrow(tx, value=value)
+
+
+async def for_change(tx: Transaction, event_id: uuid.UUID) -> Record | None:
+    """(phase, live_leaderboard), the row locked FOR NO KEY UPDATE until `tx` ends."""
+    return await _FOR_CHANGE.fetchrow(tx, id=event_id)
+
+
+async def has_members(tx: Transaction, event_id: uuid.UUID) -> bool:
+    """Whether anyone attends the event or it has a project (read after `for_change`)."""
+    return bool(await _HAS_MEMBERS.fetchval(tx, id=event_id))
 
 
 async def delete_by_id(tx: Transaction, event_id: uuid.UUID) -> None:

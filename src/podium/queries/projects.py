@@ -1,8 +1,8 @@
 """Projects with everything their views show: one projection, read three ways.
 
-The projection (`_columns`) is written once: the project, its event's seq and leaderboard switch,
-its owner, its collaborators as two arrays (seqs and display names, in joining order: arrays
-decode far faster than JSON) and its points, counted from the votes, never stored. The owner's
+The projection (`_columns`) is written once: the project, its event's seq and whether it shows
+points, its owner, its collaborators as two arrays (seqs and display names, in joining order:
+arrays decode far faster than JSON) and its points, counted from the votes, never stored. The owner's
 views add the private columns. The reads differ only in how they reach votes and collaborators:
 
 - an event's list aggregates them once for the whole event (a hash join), the hot path;
@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql
 
 from podium.db import Executor, Record, Transaction
 from podium.models import Event, Project, ProjectCollaborator, User, Vote
+from podium.queries.events import LEADERBOARD_SHOWN
 from podium.queries.statement import Statement
 
 projects = Project.ormar_config.table
@@ -66,7 +67,7 @@ def _columns(
         projects.c.seq,
         *SHOWN_AS_STORED,
         events.c.seq.label("event_seq"),
-        events.c.leaderboard_enabled,
+        LEADERBOARD_SHOWN.label("leaderboard_enabled"),
         owners.c.seq.label("owner_seq"),
         owners.c.display_name.label("owner_display_name"),
         func.coalesce(

@@ -26,7 +26,7 @@ _EVENT = bindparam("event_id", type_=_UUID)
 # FOR SHARE: an owner closing voting (or deleting the event) waits for votes in flight, and a
 # vote arriving after the close sees it.
 _EVENT_SHARED = Statement(
-    select(events.c.id, events.c.votable)
+    select(events.c.id, events.c.phase)
     .where(events.c.seq == bindparam("seq"))
     .with_for_update(read=True)
 )
@@ -92,7 +92,7 @@ _INSERT = Statement(
 
 
 async def event_for_voting(tx: Transaction, seq: int) -> Record | None:
-    """(id, votable) of the event, share-locked until `tx` ends."""
+    """(id, phase) of the event, share-locked until `tx` ends."""
     return await _EVENT_SHARED.fetchrow(tx, seq=seq)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from podium.deps import CurrentUser, Db, EventPathId, OwnedEvent, database_of
+from podium.deps import CurrentUser, Db, EventPathId, OwnedEvent, ViewerDep, database_of, viewer_of
 from podium.errors import conditional_responses, error_responses
 from podium.http import conditional
 from podium.schemas.events import (
@@ -44,9 +44,9 @@ async def list_my_events(user: CurrentUser, db: Db) -> UserEvents:
 
 
 @router.get("/id/{slug}", response_model=EventIdOfSlug, responses=error_responses(404, 422))
-async def get_event_id_by_slug(slug: str, db: Db) -> EventIdOfSlug:
-    """The public ID of the event with this slug."""
-    return await service.event_id_of_slug(db, slug)
+async def get_event_id_by_slug(slug: str, db: Db, viewer: ViewerDep) -> EventIdOfSlug:
+    """The public ID of the event with this slug (a draft's for its owner's token only)."""
+    return await service.event_id_of_slug(db, slug, viewer)
 
 
 @router.post(
@@ -89,11 +89,13 @@ async def cast_votes(body: VoteRequest, user: CurrentUser, db: Db) -> VotesCast:
     openapi_extra=conditional.IF_NONE_MATCH,
 )
 async def get_event(event_id: EventPathId, request: Request) -> Response:
-    """The public view of an event (no token needed)."""
+    """The public view of an event (no token needed; a draft answers 404 but to its owner)."""
     # Not PathEvent: loading the ormar row first doubled the cost of the hottest read. Not Db
-    # either: the request is needed anyway, and a dependency costs ~30 µs, 5 % of this route.
+    # either: the request is needed anyway, and a dependency costs ~30 µs, 5 % of this route
+    # (the viewer, too, is built from it, and looked up only for a draft).
     db = database_of(request)
-    body = (await service.public_view_by_public_id(db, event_id)).model_dump_json().encode()
+    event = await service.public_view_by_public_id(db, event_id, viewer_of(request))
+    body = event.model_dump_json().encode()
     return conditional.json_with_etag(
         conditional.if_none_match(request), body, conditional.body_etag(body)
     )
@@ -102,10 +104,10 @@ async def get_event(event_id: EventPathId, request: Request) -> Response:
 @router.put(
     "/{event_id}",
     response_model=EventPrivate,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 async def update_event(body: EventUpdate, event: OwnedEvent, db: Db) -> EventPrivate:
-    """Change an event's fields (those left out keep their value); owner only."""
+    """Change an event's fields (those left out keep their value), its phase too; owner only."""
     async with db.transaction() as tx:
         return await service.update_event(tx, event, body)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from podium.deps import CurrentUser, Db, PathEvent, PathProject, SettingsDep
+from podium.deps import CurrentUser, Db, PathEvent, PathProject, SettingsDep, viewer_of
 from podium.errors import conditional_responses, error_responses
 from podium.http import conditional
 from podium.schemas.projects import (
@@ -18,7 +18,7 @@ from podium.schemas.projects import (
     ProjectPublic,
     ProjectUpdate,
 )
-from podium.services import leaderboard, review
+from podium.services import leaderboard, phases, review
 from podium.services import projects as service
 
 router = APIRouter(tags=["projects"])
@@ -39,11 +39,13 @@ async def list_event_projects(
 ) -> Response:
     """The event's projects, shuffled, or ranked by points when `leaderboard=true`.
 
-    Public, like the event page (the gallery and results page are shared links). Ranking needs
-    the event's leaderboard enabled; ties keep submission order; points are null while it is
-    not. Not paginated: an event holds at most a few thousand projects. Send the `ETag` back
-    in `If-None-Match` to poll: 304 until anything the list shows changes.
+    Public, like the event page (the gallery and results page are shared links; a draft's for
+    its owner only). Ranking needs the leaderboard shown (the event closed, or its live
+    leaderboard on); ties keep submission order; points are null while it is not. Not
+    paginated: an event holds at most a few thousand projects. Send the `ETag` back in
+    `If-None-Match` to poll: 304 until anything the list shows changes.
     """
+    await phases.require_visible(event.phase, event.owner.pk, viewer_of(request), "event")
     etag = await leaderboard.event_projects_etag(
         db, event, settings.id_key_value, leaderboard=leaderboard_order
     )
@@ -67,7 +69,7 @@ async def list_my_projects(user: CurrentUser, db: Db) -> list[ProjectPrivate]:
     responses=error_responses(400, 401, 403, 404, 422),
 )
 async def create_project(body: ProjectCreate, user: CurrentUser, db: Db) -> ProjectPrivate:
-    """Submit a project to an event the caller attends; the caller becomes its owner."""
+    """Submit a project to an event the caller attends, while its phase takes submissions."""
     async with db.transaction() as tx:
         return await service.create_project(tx, user, body)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import BaseModel, Field, Strict, StringConstraints, field_validator
 
+from podium.models.phase import DEFAULT_PHASE, Phase
 from podium.public_ids import EventId, EventRef, ProjectId, ProjectRef, UserId, VoteId
 from podium.schemas.common import NullInSchema, RequestBody
 from podium.services.access import VOTE_LIMIT_STEPS
@@ -31,11 +32,48 @@ def _empty_if_null(value: object) -> object:
     return "" if value is None else value
 
 
+def _refuse_null(value: object) -> object:
+    # Omit a field to keep it (or take its default); null would be a third meaning.
+    if value is None:
+        raise ValueError("may be omitted but not null")
+    return value
+
+
+# One description per phase field, shared by the requests and the views (docs/phases.md).
+PHASE = (
+    "`draft` (visible to its owner only) → `submission` (projects are created, joined and "
+    "edited) → `voting` (votes are taken) → `closed` (results public); the owner may move it "
+    "to any phase, back to `draft` only while nobody attends it and it has no project"
+)
+LIVE_LEADERBOARD = "Show the ranking and points publicly before the event is closed"
+SUBMISSIONS_OPEN_DURING_VOTING = (
+    "Whether projects may still be created, joined, edited and deleted during `voting`"
+)
+VOTABLE = (
+    "v1's switch, derived: true exactly when `phase` is `voting`. Writing true opens voting; "
+    "writing false during voting closes the event if the leaderboard stays enabled, else "
+    "reopens submission"
+)
+# A phase by its name: strict bodies would otherwise want a Python enum instance.
+PhaseName = Annotated[Phase, Strict(False)]
+LEADERBOARD_ENABLED = (
+    "v1's switch, derived: `live_leaderboard` or `phase` = `closed`. Writing it sets "
+    "`live_leaderboard` (on a closed event, false reopens submission)"
+)
+
+
 class EventCreate(RequestBody):
+    """A new event starts in `submission` unless `phase` (or v1's `votable`) says otherwise."""
+
     name: EventName = Field(description="Shown to attendees; the slug is derived from it once")
     description: Annotated[EventDescription, NullInSchema()] = ""
-    votable: bool = False
-    leaderboard_enabled: bool = False
+    phase: PhaseName = Field(default=DEFAULT_PHASE, description=PHASE)
+    live_leaderboard: bool = Field(default=False, description=LIVE_LEADERBOARD)
+    submissions_open_during_voting: bool = Field(
+        default=True, description=SUBMISSIONS_OPEN_DURING_VOTING
+    )
+    votable: bool = Field(default=False, description=VOTABLE)
+    leaderboard_enabled: bool = Field(default=False, description=LEADERBOARD_ENABLED)
     demo_links_optional: bool = False
     ysws_checks_enabled: bool = False
     feature_flags: FeatureFlags = Field(
@@ -58,8 +96,13 @@ class EventUpdate(RequestBody):
 
     name: EventName | None = None
     description: EventDescription | None = None
-    votable: bool | None = None
-    leaderboard_enabled: bool | None = None
+    phase: PhaseName | None = Field(default=None, description=PHASE)
+    live_leaderboard: bool | None = Field(default=None, description=LIVE_LEADERBOARD)
+    submissions_open_during_voting: bool | None = Field(
+        default=None, description=SUBMISSIONS_OPEN_DURING_VOTING
+    )
+    votable: bool | None = Field(default=None, description=VOTABLE)
+    leaderboard_enabled: bool | None = Field(default=None, description=LEADERBOARD_ENABLED)
     demo_links_optional: bool | None = None
     ysws_checks_enabled: bool | None = None
     feature_flags: FeatureFlags | None = None
@@ -76,6 +119,9 @@ class EventUpdate(RequestBody):
 
     @field_validator(
         "name",
+        "phase",
+        "live_leaderboard",
+        "submissions_open_during_voting",
         "votable",
         "leaderboard_enabled",
         "demo_links_optional",
@@ -85,10 +131,7 @@ class EventUpdate(RequestBody):
     )
     @classmethod
     def _not_null(cls, value: object) -> object:
-        # Omit a field to keep it; null would be a third meaning.
-        if value is None:
-            raise ValueError("may be omitted but not null")
-        return value
+        return _refuse_null(value)
 
 
 class EventPublic(BaseModel):
@@ -98,8 +141,11 @@ class EventPublic(BaseModel):
     name: str
     slug: str
     description: str
-    votable: bool
-    leaderboard_enabled: bool
+    phase: Phase = Field(description=PHASE)
+    live_leaderboard: bool = Field(description=LIVE_LEADERBOARD)
+    submissions_open_during_voting: bool = Field(description=SUBMISSIONS_OPEN_DURING_VOTING)
+    votable: bool = Field(description=VOTABLE)
+    leaderboard_enabled: bool = Field(description=LEADERBOARD_ENABLED)
     demo_links_optional: bool
     ysws_checks_enabled: bool
     feature_flags: list[str]

@@ -13,6 +13,7 @@ from podium.errors import ApiError, ErrorCode, conflict, not_found
 from podium.ids import Entity
 from podium.models import Event, User
 from podium.models.constraints import Constraint
+from podium.models.phase import Phase, PhaseState
 from podium.public_ids import decode_id, public_id
 from podium.queries import IntegrityError, members, referrals, rows
 from podium.queries import events as event_rows
@@ -24,6 +25,7 @@ from podium.schemas.events import (
     EventUpdate,
     UserEvents,
 )
+from podium.services import phases
 from podium.services.access import max_votes_per_user
 from podium.services.join_codes import normalise_join_code, with_unique_join_code
 
@@ -47,6 +49,9 @@ def _public(row: Row) -> EventPublic:
         name=row["name"],
         slug=row["slug"],
         description=row["description"],
+        phase=row["phase"],
+        live_leaderboard=row["live_leaderboard"],
+        submissions_open_during_voting=row["submissions_open_during_voting"],
         votable=row["votable"],
         leaderboard_enabled=row["leaderboard_enabled"],
         demo_links_optional=row["demo_links_optional"],
@@ -72,12 +77,16 @@ async def public_view(db: Executor, event_id: uuid.UUID) -> EventPublic:
     return _public(row)
 
 
-async def public_view_by_public_id(db: Executor, event_id: str) -> EventPublic:
-    """The event a public ID names, in one query (the event page is the hottest read)."""
+async def public_view_by_public_id(
+    db: Executor, event_id: str, viewer: phases.Viewer
+) -> EventPublic:
+    """The event a public ID names, in one query (the event page is the hottest read); a
+    draft for its owner only."""
     seq = decode_id(Entity.EVENT, event_id)
     row = await event_rows.by_seq(db, seq) if seq else None
     if row is None:
         raise not_found("event")
+    await phases.require_visible(row["phase"], row["owner_id"], viewer, "event")
     return _public(row)
 
 
@@ -102,11 +111,24 @@ async def events_of(db: Executor, user: User) -> UserEvents:
     )
 
 
-async def event_id_of_slug(db: Executor, slug: str) -> EventIdOfSlug:
-    seq = await event_rows.seq_of_slug(db, slug)
-    if seq is None:
+async def event_id_of_slug(db: Executor, slug: str, viewer: phases.Viewer) -> EventIdOfSlug:
+    row = await event_rows.of_slug(db, slug)
+    if row is None:
         raise not_found("event")
-    return EventIdOfSlug(id=public_id(Entity.EVENT, seq))
+    await phases.require_visible(row["phase"], row["owner_id"], viewer, "event")
+    return EventIdOfSlug(id=public_id(Entity.EVENT, row["seq"]))
+
+
+def _phase_columns(state: PhaseState) -> dict[str, Any]:
+    return {"phase": state.phase.value, "live_leaderboard": state.live_leaderboard}
+
+
+def _without_v1_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: value
+        for name, value in values.items()
+        if name not in (*phases.V1_FIELDS, *phases.PHASE_FIELDS)
+    }
 
 
 async def create_event(tx: Transaction, owner: User, data: EventCreate) -> EventPrivate:
@@ -119,8 +141,12 @@ async def create_event(tx: Transaction, owner: User, data: EventCreate) -> Event
             "the event name needs at least one letter or digit (a-z, 0-9): its URL is made from it",
         )
 
+    given = data.model_dump(include=data.model_fields_set)
+    state = phases.next_state(PhaseState(data.phase, data.live_leaderboard), given)
+    columns = {**_without_v1_fields(data.model_dump()), **_phase_columns(state)}
+
     async def insert(join_code: str) -> Event:
-        values = {**data.model_dump(), "slug": slug, "join_code": join_code, "owner_id": owner.pk}
+        values = {**columns, "slug": slug, "join_code": join_code, "owner_id": owner.pk}
         return await rows.create(tx, Event, values)
 
     try:
@@ -136,9 +162,25 @@ async def create_event(tx: Transaction, owner: User, data: EventCreate) -> Event
 
 
 async def update_event(tx: Transaction, event: Event, data: EventUpdate) -> EventPrivate:
+    """Change the fields given; a phase change (or v1's booleans) follows services.phases."""
     changes = data.model_dump(exclude_unset=True)
-    if changes and await rows.change(tx, Event, event.pk, changes) is None:
+    if not changes:
+        return await private_view(tx, event.pk)
+    # Locked first: joins, project changes and votes in flight finish before the phase moves.
+    current = await event_rows.for_change(tx, event.pk)
+    if current is None:
         raise not_found("event")  # deleted since the request began
+    was = PhaseState(Phase(current["phase"]), current["live_leaderboard"])
+    state = phases.next_state(was, changes)
+    if (
+        state.phase == Phase.DRAFT
+        and was.phase != Phase.DRAFT
+        and await event_rows.has_members(tx, event.pk)
+    ):
+        raise phases.event_not_empty()
+    values = {**_without_v1_fields(changes), **_phase_columns(state)}
+    if await rows.change(tx, Event, event.pk, values) is None:
+        raise not_found("event")
     return await private_view(tx, event.pk)
 
 
@@ -150,10 +192,11 @@ async def delete_event(tx: Transaction, event: Event) -> None:
 async def attend_event(tx: Transaction, user: User, join_code: str, referral: str) -> EventPublic:
     """Join the event with this code; a non-empty referral is stored with the attendance."""
     code = normalise_join_code(join_code)
-    # Locked (FOR KEY SHARE): the event cannot be deleted between finding it and joining it.
-    event_id = await event_rows.id_of_join_code_locked(tx, code) if code is not None else None
-    if event_id is None:
+    # Locked (FOR SHARE): the event can neither be deleted nor go back to draft meanwhile.
+    event = await event_rows.joinable_locked(tx, code) if code is not None else None
+    if event is None or event["phase"] == Phase.DRAFT:
         raise ApiError(404, ErrorCode.NOT_FOUND, "no event has this join code")
+    event_id = event["id"]
     if not await members.attend(tx, event_id, user.pk):
         raise conflict(ErrorCode.ALREADY_ATTENDING, "you already attend this event")
     content = referral.strip()

@@ -22,6 +22,7 @@ from podium.errors import ApiError, ErrorCode
 from podium.http.conditional import keyed_etag
 from podium.ids import Entity
 from podium.models import Event
+from podium.models.phase import leaderboard_shown
 from podium.public_ids import current_codec, public_id
 from podium.queries import projects as project_rows
 from podium.queries import revisions
@@ -125,12 +126,17 @@ def private_view(row: Row) -> ProjectPrivate:
     return ProjectPrivate.model_validate(_private_fields(row))
 
 
+def _shows_ranking(event: Event) -> bool:
+    return leaderboard_shown(event.phase, event.live_leaderboard)
+
+
 def _require_public_leaderboard(event: Event, leaderboard: bool) -> None:
-    if leaderboard and not event.leaderboard_enabled:
+    if leaderboard and not _shows_ranking(event):
         raise ApiError(
             403,
             ErrorCode.LEADERBOARD_DISABLED,
-            "the organiser has not enabled this event's leaderboard",
+            "the ranking is public once the event is closed, or earlier if the organiser "
+            "turns on its live leaderboard",
         )
 
 
@@ -142,7 +148,7 @@ async def event_projects_etag(db: Executor, event: Event, secret: str, *, leader
     """
     _require_public_leaderboard(event, leaderboard)
     content, votes = await revisions.of_event(db, event.pk)
-    shown_votes = votes if event.leaderboard_enabled else "-"
+    shown_votes = votes if _shows_ranking(event) else "-"
     order = Order.LEADERBOARD if leaderboard else Order.RANDOM
     return keyed_etag(secret, "projects", event.seq, order.value, content, shown_votes)
 

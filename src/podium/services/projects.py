@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from podium.db import Executor, Transaction, violation
+from podium.db import Executor, Record, Transaction, violation
 from podium.errors import ApiError, ErrorCode, bad_request, conflict, not_found
-from podium.models import Event, Project, User
+from podium.models import Project, User
 from podium.models.constraints import Constraint, SqlState
 from podium.queries import IntegrityError, members, rows
+from podium.queries import events as event_rows
 from podium.queries import projects as project_rows
 from podium.schemas.projects import (
     ProjectCreate,
@@ -17,7 +18,7 @@ from podium.schemas.projects import (
     ProjectPrivate,
     ProjectPublic,
 )
-from podium.services import leaderboard
+from podium.services import leaderboard, phases
 from podium.services.access import is_attendee
 from podium.services.join_codes import normalise_join_code, with_unique_join_code
 
@@ -32,13 +33,23 @@ async def is_member(db: Executor, project_id: uuid.UUID, owner_id: uuid.UUID, us
     return owner_id == user.pk or await members.collaborates(db, project_id, user.pk)
 
 
-def _checked_demo(event: Event, demo: str | None) -> str:
-    if not demo and not event.demo_links_optional:
+def _checked_demo(event: Record, demo: str | None) -> str:
+    if not demo and not event["demo_links_optional"]:
         raise bad_request(ErrorCode.DEMO_REQUIRED, "this event requires a demo link")
     return demo or ""
 
 
-def _editable_values(data: ProjectFields, event: Event) -> dict[str, Any]:
+async def _event_open_for_projects(tx: Transaction, column: str, value: object) -> Record:
+    """The project's event (by `id` or `seq`), share-locked, if its phase lets projects change:
+    a phase change waits for this request, and one arriving after it is refused."""
+    event = await event_rows.for_project_change(tx, column, value)
+    if event is None:
+        raise not_found("event")
+    phases.require_project_changes_open(event["phase"], event["submissions_open_during_voting"])
+    return event
+
+
+def _editable_values(data: ProjectFields, event: Record) -> dict[str, Any]:
     return {
         "name": data.name,
         "repo": data.repo,
@@ -85,16 +96,16 @@ async def _insert_project(tx: Transaction, values: dict[str, Any]) -> uuid.UUID:
 
 
 async def create_project(tx: Transaction, owner: User, data: ProjectCreate) -> ProjectPrivate:
-    """A new project of an event the owner attends."""
-    event = await rows.one_by(tx, Event, "seq", data.event)
-    if event is None:
-        raise not_found("event")
-    if not await is_attendee(tx, event.pk, owner.pk):
+    """A new project of an event the owner attends, while its phase takes projects."""
+    event = await _event_open_for_projects(tx, "seq", data.event)
+    if not await is_attendee(tx, event["id"], owner.pk):
         raise ApiError(
             403, ErrorCode.NOT_ATTENDING, "you must attend the event to submit a project"
         )
     values = _editable_values(data, event)
-    project_id = await _insert_project(tx, {**values, "owner_id": owner.pk, "event_id": event.pk})
+    project_id = await _insert_project(
+        tx, {**values, "owner_id": owner.pk, "event_id": event["id"]}
+    )
     return await _private(tx, project_id)
 
 
@@ -103,11 +114,8 @@ async def update_project(
 ) -> ProjectPrivate:
     """Replace the editable fields of the caller's own project."""
     _require_project_owner(project, user)
-    event = await rows.one_by(tx, Event, "id", project.event.pk)
-    if (
-        event is None
-        or await rows.change(tx, Project, project.pk, _editable_values(data, event)) is None
-    ):
+    event = await _event_open_for_projects(tx, "id", project.event.pk)
+    if await rows.change(tx, Project, project.pk, _editable_values(data, event)) is None:
         raise not_found("project")  # deleted since the request began
     return await _private(tx, project.pk)
 
@@ -115,6 +123,7 @@ async def update_project(
 async def delete_project(tx: Transaction, project: Project, user: User) -> None:
     """Delete the caller's own project (its collaborators and votes go with it)."""
     _require_project_owner(project, user)
+    await _event_open_for_projects(tx, "id", project.event.pk)
     await project_rows.delete_by_id(tx, project.pk)
 
 
@@ -124,6 +133,7 @@ async def join_project(tx: Transaction, user: User, join_code: str) -> ProjectPr
     project = await rows.one_by(tx, Project, "join_code", code) if code else None
     if project is None:
         raise not_found("project with this join code")
+    await _event_open_for_projects(tx, "id", project.event.pk)
     if not await is_attendee(tx, project.event.pk, user.pk):
         raise ApiError(
             403, ErrorCode.NOT_ATTENDING, "you must attend the project's event to join the project"

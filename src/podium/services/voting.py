@@ -18,6 +18,7 @@ from podium.public_ids import public_id
 from podium.queries import IntegrityError
 from podium.queries import votes as vote_rows
 from podium.schemas.events import VoteCast, VotesCast
+from podium.services import phases
 from podium.services.access import max_votes_per_user
 
 
@@ -29,8 +30,8 @@ async def cast_votes(
     if event is None:
         raise not_found("event")
     event_id = event["id"]
-    if not event["votable"]:
-        raise ApiError(403, ErrorCode.VOTING_CLOSED, "voting is not open for this event")
+    # Read under the share lock: a vote arriving after the owner closes voting is refused.
+    phases.require_voting(event["phase"])
 
     if not await vote_rows.lock_attendance(tx, event_id, voter.pk):
         raise ApiError(403, ErrorCode.NOT_ATTENDING, "only attendees of the event may vote")

@@ -33,6 +33,18 @@ from podium.backfill.values import (
     suffixed_slug,
     truncate,
 )
+from podium.models.phase import from_v1
+
+
+def _phase_of(reader: FieldReader) -> Row:
+    """v1's two checkboxes as the phase they mean (podium.models.phase.from_v1); submissions
+    stay open during voting, as v1 never closed them."""
+    state = from_v1(reader.checkbox("votable"), reader.checkbox("leaderboard_enabled"))
+    return {
+        "phase": state.phase.value,
+        "live_leaderboard": state.live_leaderboard,
+        "submissions_open_during_voting": True,
+    }
 
 
 def plan_events(
@@ -97,8 +109,7 @@ def plan_events(
             ),
             "join_code": code,
             "owner_id": context.users[owner] if owner is not None else None,
-            "votable": reader.checkbox("votable"),
-            "leaderboard_enabled": reader.checkbox("leaderboard_enabled"),
+            **_phase_of(reader),
             "demo_links_optional": reader.checkbox("demo_links_optional"),
             "ysws_checks_enabled": reader.checkbox("ysws_checks_enabled"),
             "feature_flags": flags,
