@@ -13,10 +13,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import asyncpg
 import uvicorn
 
-from podium import migrate, workers
-from podium.config import Environment, MissingSecretError, Settings
+from podium import migrate, pooler, workers
+from podium.config import Environment, MissingSecretError, PgBouncerMode, Settings
 
 log = logging.getLogger("podium")
 
@@ -81,7 +82,8 @@ def cmd_dev(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     # Production unless told otherwise: a forgotten PODIUM_ENV must not mean insecure defaults.
     env = os.environ.get("PODIUM_ENV", Environment.PRODUCTION)
-    _settings(env=env)  # fail fast, naming the missing variable, before forking workers
+    # Fail fast, naming the missing variable or the setting, before forking workers.
+    _refuse_an_unsafe_pooler(_settings(env=env))
     os.environ["PODIUM_ENV"] = str(env)
     status = workers.serve(
         "podium.app:create_app",
@@ -96,6 +98,23 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
     if status:
         raise SystemExit(status)
+
+
+def _refuse_an_unsafe_pooler(settings: Settings) -> None:
+    """Stop when DATABASE_URL leads to a pooler the pool is not configured for (see pooler)."""
+    if settings.database_url is None or settings.database_pgbouncer is PgBouncerMode.TRANSACTION:
+        return  # no URL: the app says so; `transaction` is safe behind anything
+    try:
+        found = asyncio.run(pooler.probe(settings.database_url))
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # The app starts while the database is down (/health answers 503); so does this.
+        log.warning("could not look for a connection pooler at DATABASE_URL (%s)", exc)
+        return
+    reason = pooler.refusal(found, settings.database_pgbouncer)
+    if reason is not None:
+        raise SystemExit(f"podium: {reason}")
+    if found.pooled:
+        log.info("DATABASE_URL leads to a connection pooler: %s", found)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
