@@ -13,11 +13,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import asyncpg
 import uvicorn
 
 from podium import migrate, pooler, workers
-from podium.config import Environment, MissingSecretError, PgBouncerMode, Settings
+from podium.config import Environment, MissingSecretError, Settings
 
 log = logging.getLogger("podium")
 
@@ -102,19 +101,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def _refuse_an_unsafe_pooler(settings: Settings) -> None:
     """Stop when DATABASE_URL leads to a pooler the pool is not configured for (see pooler)."""
-    if settings.database_url is None or settings.database_pgbouncer is PgBouncerMode.TRANSACTION:
-        return  # no URL: the app says so; `transaction` is safe behind anything
-    try:
-        found = asyncio.run(pooler.probe(settings.database_url))
-    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        # The app starts while the database is down (/health answers 503); so does this.
-        log.warning("could not look for a connection pooler at DATABASE_URL (%s)", exc)
-        return
-    reason = pooler.refusal(found, settings.database_pgbouncer)
+    if settings.database_url is None:
+        return  # the app says so
+    reason = asyncio.run(pooler.check(settings.database_url, settings.database_pgbouncer))
     if reason is not None:
         raise SystemExit(f"podium: {reason}")
-    if found.pooled:
-        log.info("DATABASE_URL leads to a connection pooler: %s", found)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

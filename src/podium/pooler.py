@@ -14,6 +14,7 @@ Three looks, each decisive on its own terms:
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ import asyncpg
 
 from podium.config import PgBouncerMode
 from podium.database_url import plain_url
+
+log = logging.getLogger(__name__)
 
 # How many times the two-client look is made: under load another client may take the released
 # server connection first.
@@ -118,3 +121,18 @@ def refusal(found: Pooler, mode: PgBouncerMode) -> str | None:
         "is safe as it is, but that cannot be told for sure: "
         f"{fix}; or, if it pools by session, PODIUM_DATABASE_PGBOUNCER=session"
     )
+
+
+async def check(url: str, mode: PgBouncerMode) -> str | None:
+    """`podium serve`'s check before it starts: why it must not start (see `refusal`), or None."""
+    if mode is PgBouncerMode.TRANSACTION:
+        return None  # safe behind anything: nothing to look for
+    try:
+        found = await probe(url)
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        # The app starts while the database is down (/health answers 503); so does this.
+        log.warning("could not look for a connection pooler at DATABASE_URL (%s)", exc)
+        return None
+    if found.pooled:
+        log.info("DATABASE_URL leads to a connection pooler: %s", found)
+    return refusal(found, mode)
