@@ -38,8 +38,10 @@ from podium.security import TokenType, create_token
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
 DB_FIXTURES = {"server_url", "database_url", "app", "client", "db", "make_user", "count_queries"}
-# PgBouncer's server connections per database when the app runs through it: below the app's pool
-# (40), so clients really share them.
+# The app's pool in the tests, and PgBouncer's server connections per database when the app runs
+# through it in transaction pooling: fewer, so clients really share them (session pooling needs
+# one per client connection).
+TEST_POOL_SIZE = 40
 TEST_PGBOUNCER_POOL_SIZE = 5
 
 
@@ -137,9 +139,10 @@ def app_database(pg_server: PgServer, database_url: str) -> Iterator[tuple[str, 
         return
     from podium_devtools.pgbouncer import PgBouncer
 
-    with PgBouncer.start(
-        pg_server.admin_url, pool_size=TEST_PGBOUNCER_POOL_SIZE, pool_mode=mode
-    ) as bouncer:
+    # By session: the app's pool and count_queries' pool of 4 beside it, one server connection each.
+    by_session = TEST_POOL_SIZE + 4
+    pool_size = TEST_PGBOUNCER_POOL_SIZE if mode == PgBouncerMode.TRANSACTION else by_session
+    with PgBouncer.start(pg_server.admin_url, pool_size=pool_size, pool_mode=mode) as bouncer:
         yield bouncer.url(make_url(database_url).database or ""), PgBouncerMode(mode)
 
 
@@ -154,7 +157,7 @@ def settings(app_database: tuple[str, PgBouncerMode]) -> Settings:
         database_pgbouncer=pgbouncer,
         jwt_secret=SecretStr(TEST_JWT_SECRET),
         id_key=SecretStr(DEVELOPMENT_ID_KEY),
-        database_pool_size=40,
+        database_pool_size=TEST_POOL_SIZE,
     )
 
 
