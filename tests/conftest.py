@@ -3,6 +3,11 @@
 The server is `PODIUM_TEST_DATABASE_URL` (any database on it; ours is created beside it) or,
 when unset, an embedded PostgreSQL in a temporary directory. Tests that touch the database are
 marked `db` automatically, so CI can re-run exactly those against a second PostgreSQL major.
+
+With `PODIUM_TEST_PGBOUNCER=transaction` (or `session`) the app under test reaches that database
+through a PgBouncer the run starts in that pool mode (Debian's `pgbouncer`), with fewer server
+connections than the app's pool, and `PODIUM_DATABASE_PGBOUNCER` set to match; the tests' own
+helpers (migrations, ormar, `raw_db`) stay on the server, as an operator's would.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from podium import migrate
 from podium.app import create_app
-from podium.config import Environment, Settings
+from podium.config import Environment, PgBouncerMode, Settings
 from podium.database_url import plain_url, sqlalchemy_url
 from podium.db import Database, ormar_database
 from podium.ids import DEVELOPMENT_ID_KEY
@@ -33,6 +38,11 @@ from podium.security import TokenType, create_token
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
 DB_FIXTURES = {"server_url", "database_url", "app", "client", "db", "make_user", "count_queries"}
+# The app's pool in the tests, and PgBouncer's server connections per database when the app runs
+# through it in transaction pooling: fewer, so clients really share them (session pooling needs
+# one per client connection).
+TEST_POOL_SIZE = 40
+TEST_PGBOUNCER_POOL_SIZE = 5
 
 
 @dataclass(frozen=True)
@@ -120,25 +130,44 @@ async def _run_sync(fn: Callable[..., Any], *args: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
+def app_database(pg_server: PgServer, database_url: str) -> Iterator[tuple[str, PgBouncerMode]]:
+    """The URL the app under test connects to and its `PODIUM_DATABASE_PGBOUNCER`: the test
+    database itself, or that database through PgBouncer (`PODIUM_TEST_PGBOUNCER`)."""
+    mode = os.environ.get("PODIUM_TEST_PGBOUNCER")
+    if not mode:
+        yield database_url, PgBouncerMode.OFF
+        return
+    from podium_devtools.pgbouncer import PgBouncer
+
+    # By session: the app's pool and count_queries' pool of 4 beside it, one server connection each.
+    by_session = TEST_POOL_SIZE + 4
+    pool_size = TEST_PGBOUNCER_POOL_SIZE if mode == PgBouncerMode.TRANSACTION else by_session
+    with PgBouncer.start(pg_server.admin_url, pool_size=pool_size, pool_mode=mode) as bouncer:
+        yield bouncer.url(make_url(database_url).database or ""), PgBouncerMode(mode)
+
+
+@pytest.fixture(scope="session")
+def settings(app_database: tuple[str, PgBouncerMode]) -> Settings:
     from pydantic import SecretStr
 
+    url, pgbouncer = app_database
     return Settings(
         env=Environment.DEVELOPMENT,
-        database_url=database_url,
+        database_url=url,
+        database_pgbouncer=pgbouncer,
         jwt_secret=SecretStr(TEST_JWT_SECRET),
         id_key=SecretStr(DEVELOPMENT_ID_KEY),
-        database_pool_size=40,
+        database_pool_size=TEST_POOL_SIZE,
     )
 
 
 @pytest.fixture(scope="session")
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+async def app(settings: Settings, database_url: str) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         # ormar's own handle, for the tests' arrange helpers (`User.objects.create`…): the app
         # sends its SQL through app.state.database and never connects this one.
-        await ormar_database.connect_to(settings.database_url or "", pool_size=4)
+        await ormar_database.connect_to(database_url, pool_size=4)
         try:
             yield application
         finally:
@@ -146,21 +175,34 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-async def count_queries(app: FastAPI, database_url: str) -> AsyncIterator[list[str]]:
+async def count_queries(app: FastAPI, settings: Settings) -> AsyncIterator[list[str]]:
     """Every SQL statement the app sends while the test runs (asyncpg's query logger on a pool
     of the app's own kind, swapped in for the test)."""
     statements: list[str] = []
+    introspecting = False
 
     def record(logged: Any) -> None:
         # Not asyncpg's own type introspection (with JIT turned off around it), sent the first
-        # time a connection meets a type.
-        if not any(mark in logged.query for mark in ("pg_catalog.pg_type", "'jit'")):
-            statements.append(logged.query)
+        # time a connection meets a type; through PgBouncer in a read-only transaction of its
+        # own (db._SharedServerConnection).
+        nonlocal introspecting
+        query = logged.query
+        marks = ("pg_catalog.pg_type", "'jit'", "BEGIN READ ONLY;")
+        if any(mark in query for mark in marks) or (introspecting and query == "COMMIT;"):
+            introspecting = query != "COMMIT;"
+            return
+        introspecting = False
+        statements.append(query)
 
     async def log_queries(conn: asyncpg.Connection) -> None:
         conn.add_query_logger(record)
 
-    counted = Database(database_url, size=4, on_connect=log_queries)
+    counted = Database(
+        settings.database_url or "",
+        size=4,
+        on_connect=log_queries,
+        pgbouncer=settings.database_pgbouncer,
+    )
     await counted.open()
     previous, app.state.database = app.state.database, counted
     try:

@@ -15,8 +15,19 @@ from pathlib import Path
 import podium
 
 PACKAGE = Path(podium.__file__).parent
-# Where SQL or the database handle belongs (app.py's lifespan opens and closes the pool).
-ALLOWED = {"queries", "backfill", "cutover", "dev", "models", "db.py", "migrate.py", "app.py"}
+# Where SQL or the database handle belongs (app.py's lifespan opens and closes the pool;
+# pooler.py looks at what DATABASE_URL leads to, on connections of its own, before the app starts).
+ALLOWED = {
+    "queries",
+    "backfill",
+    "cutover",
+    "dev",
+    "models",
+    "db.py",
+    "migrate.py",
+    "app.py",
+    "pooler.py",
+}
 ORMAR_INSTANCE_QUERIES = {"update", "delete", "load", "save", "upsert", "update_or_create"}
 # ormar's handle (connected by tests and the demo seeder only).
 DATABASE_HANDLE = {"ormar_database"}

@@ -72,7 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for note in settings.development_defaults() if not settings.is_production else []:
             log.warning("development default: %s", note)
         configure_codec(settings.id_key_value)
-        database = Database(settings.database_url, size=settings.database_pool_size)
+        database = Database(
+            settings.database_url,
+            size=settings.database_pool_size,
+            pgbouncer=settings.database_pgbouncer,
+        )
         await database.open()
         app.state.database = database
         _freeze_startup_objects()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import uvicorn
 
-from podium import migrate, workers
+from podium import migrate, pooler, workers
 from podium.config import Environment, MissingSecretError, Settings
 
 log = logging.getLogger("podium")
@@ -81,7 +81,8 @@ def cmd_dev(args: argparse.Namespace) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     # Production unless told otherwise: a forgotten PODIUM_ENV must not mean insecure defaults.
     env = os.environ.get("PODIUM_ENV", Environment.PRODUCTION)
-    _settings(env=env)  # fail fast, naming the missing variable, before forking workers
+    # Fail fast, naming the missing variable or the setting, before forking workers.
+    _refuse_an_unsafe_pooler(_settings(env=env))
     os.environ["PODIUM_ENV"] = str(env)
     status = workers.serve(
         "podium.app:create_app",
@@ -96,6 +97,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
     if status:
         raise SystemExit(status)
+
+
+def _refuse_an_unsafe_pooler(settings: Settings) -> None:
+    """Stop when DATABASE_URL leads to a pooler the pool is not configured for (see pooler)."""
+    if settings.database_url is None:
+        return  # the app says so
+    reason = asyncio.run(pooler.check(settings.database_url, settings.database_pgbouncer))
+    if reason is not None:
+        raise SystemExit(f"podium: {reason}")
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -25,6 +25,20 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class PgBouncerMode(StrEnum):
+    """What sits between the app and PostgreSQL (`PODIUM_DATABASE_PGBOUNCER`).
+
+    `off`: PostgreSQL itself, or a pooler that tracks prepared statements (PgBouncer >= 1.21
+    with `max_prepared_statements`). `session`: a pooler that gives each client its own server
+    connection. `transaction`: a pooler that shares server connections between transactions
+    and does not track prepared statements (PgBouncer < 1.21): no named prepared statements.
+    """
+
+    OFF = "off"
+    SESSION = "session"
+    TRANSACTION = "transaction"
+
+
 class MissingSecretError(RuntimeError):
     """A secret that production needs is not set; the message names the variable."""
 
@@ -39,6 +53,9 @@ class Settings(BaseSettings):
     # Connections per worker, reads and writes alike (one pool): workers times this must stay
     # below what PostgreSQL (or PgBouncer) allows.
     database_pool_size: int = Field(default=20, ge=1)
+    # See PgBouncerMode and docs/operations-pgbouncer.md; `podium serve` refuses a pooler that
+    # this leaves unsafe.
+    database_pgbouncer: PgBouncerMode = PgBouncerMode.OFF
 
     jwt_secret: SecretStr | None = None
     access_token_minutes: int = 60 * 24 * 2

@@ -15,6 +15,7 @@ import sqlalchemy
 from ormar.databases.connection import DatabaseConnection
 from sqlalchemy.dialects import postgresql
 
+from podium.config import PgBouncerMode
 from podium.database_url import plain_url, sqlalchemy_url
 
 # Stable constraint names so Alembic sees the same names the models declare.
@@ -43,6 +44,25 @@ class _PooledConnection(asyncpg.Connection):  # type: ignore[misc]  # asyncpg is
 
     def get_reset_query(self) -> str:
         return ""
+
+
+class _SharedServerConnection(_PooledConnection):
+    """A connection through a pooler that hands the server connection to another client after
+    each transaction (PgBouncer's transaction pooling without prepared-statement support).
+
+    With `statement_cache_size=0` asyncpg names no statement, and re-sends the Parse with the
+    Bind and Execute before one Sync, so a statement runs where it was parsed. What remains is
+    asyncpg's type introspection (the first time a connection meets a type without a built-in
+    codec): `set_config('jit', 'off', false)`, the query, then `jit` restored, three round trips
+    that PgBouncer may send to three server connections, leaving `jit` off on one of another
+    client's. In one transaction they share one server connection, which ends as it began.
+    """
+
+    async def _introspect_types(self, typeoids: Any, timeout: Any) -> Any:  # noqa: ASYNC109
+        if self.is_in_transaction():
+            return await super()._introspect_types(typeoids, timeout)
+        async with self.transaction(readonly=True):
+            return await super()._introspect_types(typeoids, timeout)
 
 
 async def _decode_json(conn: asyncpg.Connection) -> None:
@@ -84,7 +104,10 @@ class Database:
 
     Reads outside a transaction go straight to the pool (`fetch`…: acquire, one statement,
     release); writes run in `transaction()`. The pool opens connections lazily (`min_size=0`),
-    so the process starts, and /health answers 503, while the database is down.
+    so the process starts, and /health answers 503, while the database is down. Behind a
+    transaction-pooling PgBouncer < 1.21 (`pgbouncer=TRANSACTION`) it prepares no named
+    statement: asyncpg's per-connection names (`__asyncpg_stmt_7__`) would meet another
+    client's statement of the same name on a shared server connection, or none.
     """
 
     def __init__(
@@ -94,8 +117,10 @@ class Database:
         size: int,
         connect_timeout: float = 5.0,
         on_connect: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+        pgbouncer: PgBouncerMode = PgBouncerMode.OFF,
     ) -> None:
         self._url = plain_url(url)
+        self._shared_servers = pgbouncer is PgBouncerMode.TRANSACTION
         self._size = size
         self._connect_timeout = connect_timeout
         self._on_connect = on_connect
@@ -107,15 +132,21 @@ class Database:
             await self._on_connect(conn)
 
     async def open(self) -> None:
+        # Behind a shared server connection: unnamed statements only, parsed again at each
+        # execution (a round trip more per statement than asyncpg's cached, named ones).
+        unnamed = {"statement_cache_size": 0} if self._shared_servers else {}
         self._pool = await asyncpg.create_pool(
             self._url,
             # Fixed size: past it a request waits for a connection rather than opening one (a
             # connection costs a backend fork, far more than the wait).
             min_size=0,
             max_size=self._size,
-            connection_class=_PooledConnection,
+            connection_class=(
+                _SharedServerConnection if self._shared_servers else _PooledConnection
+            ),
             init=self._init,
             timeout=self._connect_timeout,
+            **unnamed,
         )
 
     async def close(self) -> None:

@@ -21,6 +21,7 @@ import pytest
 from tests.conftest import TEST_JWT_SECRET, access_token
 from tests.live_server import running_server
 
+from podium.config import Settings
 from podium.openapi import SPEC_PATH
 from podium_devtools.fake_review import FakeReviewService
 
@@ -62,10 +63,11 @@ async def seed_actor(pool: asyncpg.Pool) -> str:
 
 
 @pytest.fixture
-def live_server(database_url: str) -> Iterator[str]:
+def live_server(settings: Settings) -> Iterator[str]:
     with FakeReviewService() as review:
         env = {
-            "DATABASE_URL": database_url,
+            "DATABASE_URL": settings.database_url or "",
+            "PODIUM_DATABASE_PGBOUNCER": settings.database_pgbouncer,
             "PODIUM_ENV": "development",
             "PODIUM_JWT_SECRET": TEST_JWT_SECRET,
             "PODIUM_REVIEW_FACTORY_URL": review.url,

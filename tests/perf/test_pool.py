@@ -1,22 +1,29 @@
 """The app's pool (podium.db.Database): a connection the server killed is replaced without a
 ping, a transaction reads its own writes on its one connection, JSON arrives decoded, and no
-session state outlives a statement or a transaction."""
+session state outlives a statement or a transaction; behind a transaction-pooling PgBouncer
+(`PgBouncerMode.TRANSACTION`) it names no statement and introspects types in a transaction."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import pytest
 
+from podium.config import PgBouncerMode
 from podium.db import Database
 
 
 @asynccontextmanager
-async def _open(database_url: str) -> AsyncIterator[Database]:
+async def _open(
+    database_url: str,
+    pgbouncer: PgBouncerMode = PgBouncerMode.OFF,
+    on_connect: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+) -> AsyncIterator[Database]:
     """A Database of one connection, open for the block."""
-    database = Database(database_url, size=1)
+    database = Database(database_url, size=1, pgbouncer=pgbouncer, on_connect=on_connect)
     await database.open()
     try:
         yield database
@@ -115,3 +122,36 @@ async def test_the_database_opens_while_the_server_is_down() -> None:
             await database.fetchval("SELECT 1")
     finally:
         await database.close()
+
+
+@pytest.mark.parametrize(
+    ("pgbouncer", "named"), [(PgBouncerMode.OFF, 1), (PgBouncerMode.TRANSACTION, 0)]
+)
+async def test_behind_a_transaction_pooler_the_pool_prepares_no_named_statement(
+    database_url: str, pgbouncer: PgBouncerMode, named: int
+) -> None:
+    async with _open(database_url, pgbouncer) as database:
+        async with database.transaction() as tx:
+            await tx.fetchval("SELECT $1::int + 1", 1)
+            prepared = await tx.fetch("SELECT name FROM pg_prepared_statements")
+        assert len([row for row in prepared if row["name"].startswith("__asyncpg")]) >= named
+        if not named:
+            assert prepared == []
+
+
+async def test_behind_a_transaction_pooler_type_introspection_is_one_transaction(
+    database_url: str,
+) -> None:
+    sent: list[str] = []
+
+    async def log_queries(conn: asyncpg.Connection) -> None:
+        conn.add_query_logger(lambda logged: sent.append(" ".join(logged.query.split())))
+
+    async with _open(database_url, PgBouncerMode.TRANSACTION, log_queries) as database:
+        # int4range has no built-in codec: asyncpg introspects it (turning JIT off around it).
+        value: Any = await database.fetchval("SELECT int4range(1, $1)", 3)
+        assert (value.lower, value.upper) == (1, 3)
+    introspection = [n for n, query in enumerate(sent) if "set_config('jit'" in query]
+    assert introspection, sent
+    assert sent[introspection[0] - 1] == "BEGIN READ ONLY;"
+    assert sent[introspection[-1] + 1] == "COMMIT;"
