@@ -14,8 +14,9 @@ from fastapi_offline import FastAPIOffline
 from starlette_compress import CompressMiddleware
 
 from podium.config import Settings
-from podium.db import Database
+from podium.db import Database, Timeouts
 from podium.errors import install_error_handlers
+from podium.http.deadline import RequestDeadline
 from podium.http.legacy_redirects import LegacyRedirects
 from podium.http.method_check import MethodCheck
 from podium.http.middleware import BodySizeLimit, Cors, RejectNulInUrl
@@ -66,7 +67,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for note in settings.development_defaults() if not settings.is_production else []:
             log.warning("development default: %s", note)
         configure_codec(settings.id_key_value)
-        database = Database(settings.database_url, size=settings.database_pool_size)
+        database = Database(
+            settings.database_url,
+            size=settings.database_pool_size,
+            timeouts=Timeouts(
+                connect=settings.database_connect_timeout,
+                acquire=settings.database_acquire_timeout,
+                statement=settings.database_statement_timeout,
+                idle=settings.database_idle_timeout,
+                commit=settings.request_timeout,
+            ),
+        )
         await database.open()
         app.state.database = database
         _freeze_startup_objects()
@@ -95,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The last added runs first: CORS answers a preflight before anything else looks at it.
     app.add_middleware(MethodCheck)
     app.add_middleware(LegacyRedirects)
+    app.add_middleware(RequestDeadline, seconds=settings.request_timeout)
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # One compression layer, outside the app: a response that already has a Content-Encoding

@@ -49,6 +49,7 @@ class ErrorCode(StrEnum):
     NOT_PROJECT_OWNER = "not_project_owner"
     OWN_PROJECT = "own_project"
     PROJECT_NOT_IN_EVENT = "project_not_in_event"
+    REQUEST_TIMEOUT = "request_timeout"
     REQUEST_TOO_LARGE = "request_too_large"
     REVIEW_SERVICE_FAILED = "review_service_failed"
     REVIEW_SERVICE_UNAVAILABLE = "review_service_unavailable"
@@ -88,6 +89,38 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers
         self.details = details
+
+
+# What a 503 for a database fault or a request past its deadline tells the client: the service
+# is back within about this many seconds in the fault tests (docs/operations.md).
+RETRY_AFTER_SECONDS = 1
+
+
+class DatabaseUnavailable(ApiError):
+    """The database could not serve this request (podium.db.connection_fault): a 503."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            503,
+            ErrorCode.DATABASE_UNAVAILABLE,
+            "the database is unavailable; try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+        self.reason = reason
+
+
+def request_timed_out(seconds: float) -> ApiError:
+    return ApiError(
+        503,
+        ErrorCode.REQUEST_TIMEOUT,
+        f"the request did not finish within {seconds:g} seconds; try again shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def log_unavailable(request_line: str, reason: str) -> None:
+    """One line per request answered 503 for the database, no traceback: the cause is outside."""
+    log.warning("%s: 503 database unavailable (%s)", request_line, reason)
 
 
 def not_found(what: str) -> ApiError:
@@ -150,6 +183,32 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(
             exc.status_code, exc.code, exc.message, headers=exc.headers, details=exc.details
         )
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def database_unavailable(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        log_unavailable(f"{request.method} {request.url.path}", exc.reason)
+        return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
+
+    # A driver error that escaped podium.db's wrappers is classified here too; anything that is
+    # not a connection fault goes on to the 500 handler below, as before.
+    async def driver_error(request: Request, exc: Exception) -> JSONResponse:
+        from podium.db import connection_fault
+
+        reason = connection_fault(exc)
+        if reason is None:
+            raise exc
+        return await database_unavailable(request, DatabaseUnavailable(reason))
+
+    import asyncpg
+
+    for driver_error_type in (
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        asyncpg.InternalClientError,
+        OSError,
+        TimeoutError,
+    ):
+        app.add_exception_handler(driver_error_type, driver_error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
