@@ -268,8 +268,16 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         422: "The request is malformed",
         429: "Too many requests",
         502: "An upstream service failed",
-        503: "A dependency is unavailable",
+        503: "A dependency is unavailable (the database, or the request ran past its deadline)",
     }
-    return {
+    responses: dict[int | str, dict[str, Any]] = {
         status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses
     }
+    if 503 in responses:
+        responses[503]["headers"] = {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "schema": {"type": "integer"},
+            }
+        }
+    return responses

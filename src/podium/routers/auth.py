@@ -43,7 +43,7 @@ async def request_login(
     return LoginRequested(expires_in_minutes=settings.magic_link_minutes)
 
 
-@router.get("/verify", response_model=Session, responses=error_responses(401, 422))
+@router.get("/verify", response_model=Session, responses=error_responses(401, 422, 503))
 async def verify_login(
     settings: SettingsDep,
     db: Db,
