@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -220,7 +221,7 @@ class Database:
         """Release `conn`, or terminate it when it may be stuck mid-statement."""
         stuck = isinstance(exc, TimeoutError | asyncio.CancelledError)
         if stuck or (exc is not None and connection_fault(exc, conn) is not None):
-            conn.terminate()
+            _terminate(conn)
         try:
             await self.pool.release(conn)
         except Exception as release_error:
@@ -301,6 +302,13 @@ class Database:
             await self._give_back(conn, failure)
 
 
+def _terminate(conn: asyncpg.Connection) -> None:
+    """Close `conn` at once, without a word to the server."""
+    # A connection the server closed was already handed back to the pool by asyncpg itself.
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
+
+
 async def _commit(conn: asyncpg.Connection, transaction: Any, wait: float) -> None:
     """COMMIT, waited for even past the request's deadline (up to `wait` seconds).
 
@@ -316,7 +324,7 @@ async def _commit(conn: asyncpg.Connection, transaction: Any, wait: float) -> No
         remaining = deadline - loop.time()
         if remaining <= 0:
             commit.cancel()
-            conn.terminate()
+            _terminate(conn)
             raise DatabaseUnavailable("COMMIT unanswered; its outcome is unknown")
         try:
             await asyncio.wait([commit], timeout=remaining)

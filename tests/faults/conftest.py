@@ -140,7 +140,14 @@ def fault_stack(server_env: dict[str, str] | None = None, **postgres: str) -> It
         event = _seed(database_url)
         log_path = server.root / "podium.log"
         with serving(database_url, log_path, **(server_env or {})) as base:
-            yield Stack(server, database_url, base, event, max_votes_per_user(PROJECTS), log_path)
+            try:
+                yield Stack(
+                    server, database_url, base, event, max_votes_per_user(PROJECTS), log_path
+                )
+            except BaseException:
+                # What the server said is what explains a failed check.
+                print(f"\n--- podium serve's log ---\n{log_path.read_text()[-8000:]}")
+                raise
         log = log_path.read_text()
         assert "Traceback" not in log, log[-5000:]
     finally:

@@ -148,7 +148,8 @@ def test_frozen_database_gives_fast_503s_and_commits_nothing_it_refused() -> Non
 def test_max_connections_pressure_sheds_load_and_gives_idle_connections_back() -> None:
     # 2 workers x 20 connections against a server with 20: the connections it refuses are 503s.
     server_env = {"PODIUM_DATABASE_POOL_SIZE": "20", "PODIUM_DATABASE_IDLE_TIMEOUT": "2"}
-    with fault_stack(server_env, max_connections="20") as stack:
+    stack_max_connections = 20
+    with fault_stack(server_env, max_connections=str(stack_max_connections)) as stack:
 
         async def scenario() -> tuple[list[Answer], float]:
             async with Load(stack.base, stack.event, stack.vote_limit, clients=60) as load:
@@ -159,13 +160,17 @@ def test_max_connections_pressure_sheds_load_and_gives_idle_connections_back() -
         assert_clean_answers(answers)
         refused = sum(1 for a in answers if a.status == 503)
         print(f"\n[max_connections=20, 60 clients] {summary(answers)}; {refused} shed as 503")
-        assert sum(1 for a in answers if a.ok) > len(answers) / 2
+        assert refused > 0
+        assert any(a.ok for a in answers)
         asyncio.run(
             assert_votes_match_answers(stack.database_url, stack.event, answers, stack.vote_limit)
         )
 
         async def app_connections() -> int:
-            admin = await asyncpg.connect(stack.postgres.url())
+            try:
+                admin = await asyncpg.connect(stack.postgres.url())
+            except asyncpg.TooManyConnectionsError:
+                return stack_max_connections  # every slot still taken
             try:
                 count: int = await admin.fetchval(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = 'podium'"
