@@ -139,6 +139,16 @@ def connection_fault(exc: BaseException, conn: asyncpg.Connection | None = None)
     return None
 
 
+# What the driver and the network raise: the types `connection_fault` sorts out.
+DRIVER_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+
+
 def _raise_as_unavailable(exc: BaseException, conn: asyncpg.Connection | None = None) -> None:
     """Raise DatabaseUnavailable from `exc` when it is a connection fault; else return."""
     reason = connection_fault(exc, conn)

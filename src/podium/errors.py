@@ -190,24 +190,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
 
     # A driver error that escaped podium.db's wrappers is classified here too; anything that is
-    # not a connection fault goes on to the 500 handler below, as before.
-    async def driver_error(request: Request, exc: Exception) -> JSONResponse:
-        from podium.db import connection_fault
+    # not a connection fault goes on to the 500 handler below, as before. (podium.db imports
+    # this module, hence the import here.)
+    from podium.db import DRIVER_ERRORS, connection_fault
 
+    async def driver_error(request: Request, exc: Exception) -> JSONResponse:
         reason = connection_fault(exc)
         if reason is None:
             raise exc
         return await database_unavailable(request, DatabaseUnavailable(reason))
 
-    import asyncpg
-
-    for driver_error_type in (
-        asyncpg.PostgresError,
-        asyncpg.InterfaceError,
-        asyncpg.InternalClientError,
-        OSError,
-        TimeoutError,
-    ):
+    for driver_error_type in DRIVER_ERRORS:
         app.add_exception_handler(driver_error_type, driver_error)
 
     @app.exception_handler(RequestValidationError)
