@@ -27,3 +27,13 @@ def test_drift_check_notices_a_changed_route() -> None:
     app.include_router(extra)
     lines = drift(SPEC_PATH.read_text(), render(build_spec(app)))
     assert any("/events/{event_id}/surprise" in line for line in lines)
+
+
+def test_every_operation_declares_the_503_with_retry_after() -> None:
+    # Every route reads the database, and any request can run past its deadline.
+    spec = build_spec()
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            unavailable = operation["responses"].get("503")
+            assert unavailable is not None, f"{method.upper()} {path} does not declare 503"
+            assert "Retry-After" in unavailable["headers"], f"{method.upper()} {path}"

@@ -13,8 +13,9 @@ from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 from podium.config import Settings
-from podium.db import Database
+from podium.db import Database, Timeouts
 from podium.errors import install_error_handlers
+from podium.http.deadline import RequestDeadline
 from podium.http.legacy_redirects import LegacyRedirects
 from podium.http.method_check import MethodCheck
 from podium.http.middleware import BodySizeLimit, BrowserEdge, RejectNulInUrl
@@ -76,6 +77,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_url,
             size=settings.database_pool_size,
             pgbouncer=settings.database_pgbouncer,
+            timeouts=Timeouts(
+                connect=settings.database_connect_timeout,
+                acquire=settings.database_acquire_timeout,
+                statement=settings.database_statement_timeout,
+                idle=settings.database_idle_timeout,
+                commit=settings.request_timeout,
+            ),
         )
         await database.open()
         app.state.database = database
@@ -105,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The last added runs first: CORS answers a preflight before anything else looks at it.
     app.add_middleware(MethodCheck)
     app.add_middleware(LegacyRedirects)
+    app.add_middleware(RequestDeadline, seconds=settings.request_timeout)
     app.add_middleware(RejectNulInUrl)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # CORS, then one compression layer, outside the app: a response that already has a

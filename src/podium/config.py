@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     # See PgBouncerMode and docs/operations-pgbouncer.md; `podium serve` refuses a pooler that
     # this leaves unsafe.
     database_pgbouncer: PgBouncerMode = PgBouncerMode.OFF
+    # Bounded waits, in seconds (docs/operations.md): opening a connection, waiting for a free
+    # one, PostgreSQL's statement_timeout (0: none sent, the server's own applies), closing an
+    # idle one (0: never), and the whole request (answered 503 past it).
+    database_connect_timeout: float = Field(default=5.0, gt=0)
+    database_acquire_timeout: float = Field(default=5.0, gt=0)
+    database_statement_timeout: float = Field(default=5.0, ge=0)
+    database_idle_timeout: float = Field(default=60.0, ge=0)
+    request_timeout: float = Field(default=15.0, gt=0)
 
     jwt_secret: SecretStr | None = None
     access_token_minutes: int = 60 * 24 * 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +19,7 @@ from sqlalchemy.dialects import postgresql
 
 from podium.config import PgBouncerMode
 from podium.database_url import plain_url, sqlalchemy_url
+from podium.errors import DatabaseUnavailable
 
 # Stable constraint names so Alembic sees the same names the models declare.
 NAMING_CONVENTION = {
@@ -99,6 +102,80 @@ class Transaction(Executor, Protocol):
     def transaction(self) -> Any: ...
 
 
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the app waits for the database, in seconds (settings: docs/operations.md)."""
+
+    # Opening a connection (TCP, TLS, authentication, the init statements).
+    connect: float = 5.0
+    # Waiting for a free connection of the pool (and opening it when there is none).
+    acquire: float = 5.0
+    # PostgreSQL's `statement_timeout`, sent at connect; 0 sends none (the server's own holds).
+    statement: float = 5.0
+    # An idle connection is closed after this long (0: never); the pool reopens one on demand.
+    idle: float = 60.0
+    # A COMMIT already sent is waited for this long before the answer is "unavailable".
+    commit: float = 15.0
+
+    @property
+    def client_statement(self) -> float | None:
+        """The client-side bound on a statement or a transaction's body: a second past the
+        server's own, so it only fires when the server cannot answer (frozen, cut off)."""
+        return self.statement + STATEMENT_MARGIN_SECONDS if self.statement else None
+
+
+# The server cancels a statement at `statement_timeout`; the client gives it this much more to
+# say so before deciding the server is gone.
+STATEMENT_MARGIN_SECONDS = 1.0
+
+
+def connection_fault(exc: BaseException, conn: asyncpg.Connection | None = None) -> str | None:
+    """Why `exc` means "the database is unavailable" (a reason for the log), or None for an
+    error of the request itself (a constraint, bad data, a bug), which stays what it is.
+
+    The one place that decides what answers 503: the connection failed, was refused, was cut,
+    the server is shutting down or starting up, has no connection slot free, cancelled a
+    statement at our statement timeout, or nothing answered in time.
+    """
+    if isinstance(exc, DatabaseUnavailable):
+        return exc.reason
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, asyncpg.PostgresError):
+        sqlstate = getattr(exc, "sqlstate", None) or ""
+        # 08: connection exception; 57: operator intervention (shutdown, starting up, statement
+        # cancelled); 53300: too many connections; 25P03: idle-in-transaction timeout.
+        if sqlstate[:2] in ("08", "57") or sqlstate in ("53300", "25P03"):
+            return f"{type(exc).__name__}: {exc}"
+        return None
+    if isinstance(exc, OSError):
+        return f"{type(exc).__name__}: {exc.strerror or exc}"
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.InternalClientError) and (
+        (conn is not None and conn.is_closed()) or "closed" in str(exc)
+    ):
+        # Whatever asyncpg says of a connection that is gone ("connection is closed", "cannot
+        # switch to state …" after the server dropped it mid-protocol) is a lost connection.
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+# What the driver and the network raise: the types `connection_fault` sorts out.
+DRIVER_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+
+
+def _raise_as_unavailable(exc: BaseException, conn: asyncpg.Connection | None = None) -> None:
+    """Raise DatabaseUnavailable from `exc` when it is a connection fault; else return."""
+    reason = connection_fault(exc, conn)
+    if reason is not None and not isinstance(exc, DatabaseUnavailable):
+        raise DatabaseUnavailable(reason) from exc
+
+
 class Database:
     """The app's one asyncpg pool: every statement the web app sends goes through it.
 
@@ -108,6 +185,11 @@ class Database:
     transaction-pooling PgBouncer < 1.21 (`pgbouncer=TRANSACTION`) it prepares no named
     statement: asyncpg's per-connection names (`__asyncpg_stmt_7__`) would meet another
     client's statement of the same name on a shared server connection, or none.
+
+    Every wait is bounded (`Timeouts`), and a connection fault (`connection_fault`) leaves as
+    `DatabaseUnavailable`, a 503. A connection that timed out or was cancelled is terminated,
+    never given back: a frozen server must not be asked for a rollback, and its backend ends the
+    transaction when it sees the socket closed.
     """
 
     def __init__(
@@ -115,14 +197,14 @@ class Database:
         url: str,
         *,
         size: int,
-        connect_timeout: float = 5.0,
+        timeouts: Timeouts | None = None,
         on_connect: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
         pgbouncer: PgBouncerMode = PgBouncerMode.OFF,
     ) -> None:
         self._url = plain_url(url)
         self._shared_servers = pgbouncer is PgBouncerMode.TRANSACTION
         self._size = size
-        self._connect_timeout = connect_timeout
+        self.timeouts = timeouts or Timeouts()
         self._on_connect = on_connect
         self._pool: asyncpg.Pool | None = None
 
@@ -130,6 +212,15 @@ class Database:
         await _decode_json(conn)
         if self._on_connect is not None:  # e.g. a test's query logger
             await self._on_connect(conn)
+
+    def _server_settings(self) -> dict[str, str]:
+        # PgBouncer 1.18 refuses startup parameters it does not know ("unsupported startup
+        # parameter"), and a session setting means nothing on a shared server connection: behind
+        # it, set statement_timeout on the server (ALTER ROLE … SET), docs/operations-pgbouncer.md.
+        # The app's own per-statement limit (timeouts.statement + 1 s) still applies.
+        if not self.timeouts.statement or self._shared_servers:
+            return {}
+        return {"statement_timeout": str(round(self.timeouts.statement * 1000))}
 
     async def open(self) -> None:
         # Behind a shared server connection: unnamed statements only, parsed again at each
@@ -145,7 +236,10 @@ class Database:
                 _SharedServerConnection if self._shared_servers else _PooledConnection
             ),
             init=self._init,
-            timeout=self._connect_timeout,
+            timeout=self.timeouts.connect,
+            server_settings=self._server_settings(),
+            # Idle connections go back to the server: a quiet worker holds none of its slots.
+            max_inactive_connection_lifetime=self.timeouts.idle,
             **unnamed,
         )
 
@@ -160,28 +254,129 @@ class Database:
             raise RuntimeError("the database is not open (the app's lifespan opens it)")
         return self._pool
 
+    async def _acquire(self) -> asyncpg.Connection:
+        try:
+            conn: asyncpg.Connection = await self.pool.acquire(timeout=self.timeouts.acquire)
+        except Exception as exc:
+            _raise_as_unavailable(exc)
+            raise
+        return conn
+
+    async def _give_back(self, conn: asyncpg.Connection, exc: BaseException | None) -> None:
+        """Release `conn`, or terminate it when it may be stuck mid-statement."""
+        stuck = isinstance(exc, TimeoutError | asyncio.CancelledError)
+        if stuck or (exc is not None and connection_fault(exc, conn) is not None):
+            _terminate(conn)
+        try:
+            await self.pool.release(conn)
+        except Exception as release_error:
+            # release() terminated it; the pool opens another when one is needed.
+            if exc is None:
+                _raise_as_unavailable(release_error)
+                raise
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        conn = await self._acquire()
+        failure: BaseException | None = None
+        try:
+            yield conn
+        except BaseException as exc:
+            failure = exc
+            _raise_as_unavailable(exc, conn)
+            raise
+        finally:
+            await self._give_back(conn, failure)
+
     # No ping before use: a connection the server closed is seen closed by asyncpg when the
     # server says so, and the pool replaces it at the next acquire (tests/perf/test_pool.py).
     async def fetch(self, query: str, *args: Any) -> list[Record]:
-        rows: list[Record] = await self.pool.fetch(query, *args)
-        return rows
+        async with self._connection() as conn:
+            rows: list[Record] = await conn.fetch(
+                query, *args, timeout=self.timeouts.client_statement
+            )
+            return rows
 
     async def fetchrow(self, query: str, *args: Any) -> Record | None:
-        row: Record | None = await self.pool.fetchrow(query, *args)
-        return row
+        async with self._connection() as conn:
+            row: Record | None = await conn.fetchrow(
+                query, *args, timeout=self.timeouts.client_statement
+            )
+            return row
 
     async def fetchval(self, query: str, *args: Any) -> Any:
-        return await self.pool.fetchval(query, *args)
+        async with self._connection() as conn:
+            return await conn.fetchval(query, *args, timeout=self.timeouts.client_statement)
 
     async def execute(self, query: str, *args: Any) -> str:
-        status: str = await self.pool.execute(query, *args)
-        return status
+        async with self._connection() as conn:
+            status: str = await conn.execute(query, *args, timeout=self.timeouts.client_statement)
+            return status
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """One connection inside BEGIN … COMMIT (ROLLBACK when the block raises)."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            yield conn
+        """One connection inside BEGIN … COMMIT (ROLLBACK when the block raises).
+
+        The block gets `Timeouts.client_statement` in all; past it, or on any connection fault,
+        the connection is terminated and the block raises DatabaseUnavailable: nothing of it was
+        committed. Only a COMMIT already sent is waited for (`Timeouts.commit`), so that a 503
+        never stands for a write that was stored.
+        """
+        conn = await self._acquire()
+        failure: BaseException | None = None
+        try:
+            transaction = conn.transaction()
+            try:
+                async with asyncio.timeout(self.timeouts.client_statement):
+                    await transaction.start()
+                    yield conn
+            except BaseException as exc:
+                failure = exc
+                if not isinstance(exc, TimeoutError | asyncio.CancelledError) and (
+                    connection_fault(exc, conn) is None
+                ):
+                    # A healthy connection (a constraint, a rule, a bug): roll back on it.
+                    await transaction.rollback()
+                raise
+            await _commit(conn, transaction, self.timeouts.commit)
+        except BaseException as exc:
+            failure = failure or exc
+            _raise_as_unavailable(exc, conn)
+            raise
+        finally:
+            await self._give_back(conn, failure)
+
+
+def _terminate(conn: asyncpg.Connection) -> None:
+    """Close `conn` at once, without a word to the server."""
+    # A connection the server closed was already handed back to the pool by asyncpg itself.
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
+
+
+async def _commit(conn: asyncpg.Connection, transaction: Any, wait: float) -> None:
+    """COMMIT, waited for even past the request's deadline (up to `wait` seconds).
+
+    Once COMMIT is sent the write may be stored whatever the client does, so its outcome is the
+    only honest answer: the request deadline's cancellation is held off until it is known. Only
+    a server silent for `wait` seconds leaves it unknown (the connection is terminated and the
+    answer is 503, see docs/operations.md).
+    """
+    commit = asyncio.ensure_future(transaction.commit())
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while not commit.done():
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            commit.cancel()
+            _terminate(conn)
+            raise DatabaseUnavailable("COMMIT unanswered; its outcome is unknown")
+        try:
+            await asyncio.wait([commit], timeout=remaining)
+        except asyncio.CancelledError:
+            # The request's deadline: keep waiting for the outcome (see above).
+            continue
+    commit.result()
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ class ErrorCode(StrEnum):
     OWN_PROJECT = "own_project"
     PHASE_FIELDS_CONFLICT = "phase_fields_conflict"
     PROJECT_NOT_IN_EVENT = "project_not_in_event"
+    REQUEST_TIMEOUT = "request_timeout"
     REQUEST_TOO_LARGE = "request_too_large"
     REVIEW_SERVICE_FAILED = "review_service_failed"
     REVIEW_SERVICE_UNAVAILABLE = "review_service_unavailable"
@@ -91,6 +92,38 @@ class ApiError(Exception):
         self.message = message
         self.headers = headers
         self.details = details
+
+
+# What a 503 for a database fault or a request past its deadline tells the client: the service
+# is back within about this many seconds in the fault tests (docs/operations.md).
+RETRY_AFTER_SECONDS = 1
+
+
+class DatabaseUnavailable(ApiError):
+    """The database could not serve this request (podium.db.connection_fault): a 503."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            503,
+            ErrorCode.DATABASE_UNAVAILABLE,
+            "the database is unavailable; try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+        self.reason = reason
+
+
+def request_timed_out(seconds: float) -> ApiError:
+    return ApiError(
+        503,
+        ErrorCode.REQUEST_TIMEOUT,
+        f"the request did not finish within {seconds:g} seconds; try again shortly",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def log_unavailable(request_line: str, reason: str) -> None:
+    """One line per request answered 503 for the database, no traceback: the cause is outside."""
+    log.warning("%s: 503 database unavailable (%s)", request_line, reason)
 
 
 def not_found(what: str) -> ApiError:
@@ -154,6 +187,25 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status_code, exc.code, exc.message, headers=exc.headers, details=exc.details
         )
 
+    @app.exception_handler(DatabaseUnavailable)
+    async def database_unavailable(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        log_unavailable(f"{request.method} {request.url.path}", exc.reason)
+        return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
+
+    # A driver error that escaped podium.db's wrappers is classified here too; anything that is
+    # not a connection fault goes on to the 500 handler below, as before. (podium.db imports
+    # this module, hence the import here.)
+    from podium.db import DRIVER_ERRORS, connection_fault
+
+    async def driver_error(request: Request, exc: Exception) -> JSONResponse:
+        reason = connection_fault(exc)
+        if reason is None:
+            raise exc
+        return await database_unavailable(request, DatabaseUnavailable(reason))
+
+    for driver_error_type in DRIVER_ERRORS:
+        app.add_exception_handler(driver_error_type, driver_error)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = _jsonable_validation_errors(exc)
@@ -212,8 +264,16 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         422: "The request is malformed",
         429: "Too many requests",
         502: "An upstream service failed",
-        503: "A dependency is unavailable",
+        503: "A dependency is unavailable (the database, or the request ran past its deadline)",
     }
-    return {
+    responses: dict[int | str, dict[str, Any]] = {
         status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses
     }
+    if 503 in responses:
+        responses[503]["headers"] = {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "schema": {"type": "integer"},
+            }
+        }
+    return responses

@@ -268,3 +268,24 @@ async def test_concurrent_login_requests_send_exactly_the_limit(
     assert statuses == [202] * LIMIT + [429] * (20 - LIMIT)
     assert len(loops.requests) == LIMIT
     assert await mails_recorded(db) == LIMIT
+
+
+async def test_no_database_connection_is_held_while_the_mail_is_sent(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    make_user: MakeUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A slow mail provider must not hold a transaction, a lock or a pooled connection.
+    held: list[int] = []
+    send = mail.send_login_link
+
+    async def watched_send(*args: Any) -> None:
+        pool = app.state.database.pool
+        held.append(pool.get_size() - pool.get_idle_size())
+        await send(*args)
+
+    monkeypatch.setattr("podium.services.auth.send_login_link", watched_send)
+    await make_user(email=EMAIL)
+    assert (await request_login(client)).status_code == 202
+    assert held == [0]

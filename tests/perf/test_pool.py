@@ -13,7 +13,8 @@ import asyncpg
 import pytest
 
 from podium.config import PgBouncerMode
-from podium.db import Database
+from podium.db import Database, Timeouts
+from podium.errors import DatabaseUnavailable
 
 
 @asynccontextmanager
@@ -115,10 +116,13 @@ async def test_pool_decodes_json_and_keeps_no_session_state(database_url: str) -
 
 async def test_the_database_opens_while_the_server_is_down() -> None:
     # min_size=0: no connection at start, so the process starts and /health can answer 503.
-    database = Database("postgresql://postgres@127.0.0.1:9/podium", size=2, connect_timeout=1)
+    database = Database(
+        "postgresql://postgres@127.0.0.1:9/podium", size=2, timeouts=Timeouts(connect=1)
+    )
     await database.open()
     try:
-        with pytest.raises(OSError):
+        # Refused: a connection fault, so the 503 of podium.errors.DatabaseUnavailable.
+        with pytest.raises(DatabaseUnavailable):
             await database.fetchval("SELECT 1")
     finally:
         await database.close()

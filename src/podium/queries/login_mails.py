@@ -6,6 +6,8 @@ see the time they run at, not the start of their transaction.
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import (
     Float,
     Integer,
@@ -17,8 +19,9 @@ from sqlalchemy import (
     literal_column,
     select,
 )
+from sqlalchemy.dialects import postgresql
 
-from podium.db import Transaction
+from podium.db import Executor, Transaction
 from podium.models import LoginMail
 from podium.queries.statement import Statement
 
@@ -53,7 +56,14 @@ _SLOT_FREED_IN = Statement(
     .offset(bindparam("slot", type_=Integer))
     .limit(1)
 )
-_RECORD = Statement(insert(login_mails).values(email=_EMAIL, created_at=_NOW))
+_RECORD = Statement(
+    insert(login_mails).values(email=_EMAIL, created_at=_NOW).returning(login_mails.c.id)
+)
+_RELEASE = Statement(
+    delete(login_mails).where(
+        login_mails.c.id == bindparam("id", type_=postgresql.UUID(as_uuid=True))
+    )
+)
 
 
 async def lock_address(tx: Transaction, email: str) -> None:
@@ -74,5 +84,12 @@ async def slot_freed_in(
     return None if wait is None else float(wait)
 
 
-async def record(tx: Transaction, email: str) -> None:
-    await _RECORD.execute(tx, email=email)
+async def record(tx: Transaction, email: str) -> uuid.UUID:
+    """Take a slot for a mail about to be sent; its id, to give it back if sending fails."""
+    slot: uuid.UUID = await _RECORD.fetchval(tx, email=email)
+    return slot
+
+
+async def release(db: Executor, slot: uuid.UUID) -> None:
+    """Give back a slot whose mail was not sent."""
+    await _RELEASE.execute(db, id=slot)

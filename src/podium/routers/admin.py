@@ -19,7 +19,7 @@ from podium.services.pagination import PageParams
 router = APIRouter(prefix="/events/admin/{event_id}", tags=["event admin"])
 
 
-@router.get("", response_model=EventPrivate, responses=error_responses(401, 403, 404, 422))
+@router.get("", response_model=EventPrivate, responses=error_responses(401, 403, 404, 422, 503))
 async def get_admin_event(event: OwnedEvent, db: Db) -> EventPrivate:
     """The owner's view of the event: join code, attendee count, votes per attendee."""
     return await private_view(db, event.pk)
@@ -28,7 +28,7 @@ async def get_admin_event(event: OwnedEvent, db: Db) -> EventPrivate:
 @router.get(
     "/leaderboard",
     response_model=list[ProjectAdmin],
-    responses={**conditional_responses(), **error_responses(401, 403, 404, 422)},
+    responses={**conditional_responses(), **error_responses(401, 403, 404, 422, 503)},
     openapi_extra=conditional.IF_NONE_MATCH,
 )
 async def get_admin_leaderboard(
@@ -47,7 +47,7 @@ async def get_admin_leaderboard(
 @router.get(
     "/attendees",
     response_model=Page[AttendeePrivate],
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 503),
 )
 async def list_event_attendees(
     event: OwnedEvent, page: PageParams, db: Db
@@ -60,7 +60,7 @@ async def list_event_attendees(
     "/remove-attendee",
     status_code=204,
     response_class=Response,
-    responses=error_responses(400, 401, 403, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422, 503),
 )
 async def remove_event_attendee(body: RemoveAttendee, event: OwnedEvent, db: Db) -> None:
     """Remove an attendee from the event, and with them their votes in it."""
@@ -71,7 +71,7 @@ async def remove_event_attendee(body: RemoveAttendee, event: OwnedEvent, db: Db)
 @router.get(
     "/votes",
     response_model=Page[VoteAdmin],
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 503),
 )
 async def list_event_votes(event: OwnedEvent, page: PageParams, db: Db) -> Page[VoteAdmin]:
     """Every vote cast in the event, oldest first."""
@@ -81,7 +81,7 @@ async def list_event_votes(event: OwnedEvent, page: PageParams, db: Db) -> Page[
 @router.get(
     "/referrals",
     response_model=Page[ReferralAdmin],
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 503),
 )
 async def list_event_referrals(event: OwnedEvent, page: PageParams, db: Db) -> Page[ReferralAdmin]:
     """Every referral given when joining the event, oldest first."""

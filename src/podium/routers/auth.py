@@ -39,12 +39,11 @@ async def request_login(
     ] = None,
 ) -> LoginRequested:
     """Email a login link to an existing user (a few per address per window)."""
-    async with db.transaction() as tx:
-        await auth_service.request_login(tx, settings, body.email, redirect)
+    await auth_service.request_login(db, settings, body.email, redirect)
     return LoginRequested(expires_in_minutes=settings.magic_link_minutes)
 
 
-@router.get("/verify", response_model=Session, responses=error_responses(401, 422))
+@router.get("/verify", response_model=Session, responses=error_responses(401, 422, 503))
 async def verify_login(
     settings: SettingsDep,
     db: Db,

@@ -29,7 +29,7 @@ router = APIRouter(prefix="/events", tags=["events"])
     "/",
     response_model=EventPrivate,
     status_code=201,
-    responses=error_responses(401, 409, 422),
+    responses=error_responses(401, 409, 422, 503),
 )
 async def create_event(body: EventCreate, user: CurrentUser, db: Db) -> EventPrivate:
     """Create an event owned by the caller (who does not attend it until they join by code)."""
@@ -37,13 +37,13 @@ async def create_event(body: EventCreate, user: CurrentUser, db: Db) -> EventPri
         return await service.create_event(tx, user, body)
 
 
-@router.get("/", response_model=UserEvents, responses=error_responses(401))
+@router.get("/", response_model=UserEvents, responses=error_responses(401, 503))
 async def list_my_events(user: CurrentUser, db: Db) -> UserEvents:
     """The caller's owned events (owner's view) and attended events (public view)."""
     return await service.events_of(db, user)
 
 
-@router.get("/id/{slug}", response_model=EventIdOfSlug, responses=error_responses(404, 422))
+@router.get("/id/{slug}", response_model=EventIdOfSlug, responses=error_responses(404, 422, 503))
 async def get_event_id_by_slug(slug: str, db: Db, viewer: ViewerDep) -> EventIdOfSlug:
     """The public ID of the event with this slug (a draft's for its owner's token only)."""
     return await service.event_id_of_slug(db, slug, viewer)
@@ -53,7 +53,7 @@ async def get_event_id_by_slug(slug: str, db: Db, viewer: ViewerDep) -> EventIdO
     "/attend",
     response_model=EventPublic,
     status_code=200,
-    responses=error_responses(401, 404, 409, 422),
+    responses=error_responses(401, 404, 409, 422, 503),
 )
 async def attend_event(
     user: CurrentUser,
@@ -74,7 +74,7 @@ async def attend_event(
     "/vote",
     response_model=VotesCast,
     status_code=201,
-    responses=error_responses(400, 401, 403, 404, 409, 422),
+    responses=error_responses(400, 401, 403, 404, 409, 422, 503),
 )
 async def cast_votes(body: VoteRequest, user: CurrentUser, db: Db) -> VotesCast:
     """Vote for projects of an event, all or none."""
@@ -85,7 +85,7 @@ async def cast_votes(body: VoteRequest, user: CurrentUser, db: Db) -> VotesCast:
 @router.get(
     "/{event_id}",
     response_model=EventPublic,
-    responses={**conditional_responses(), **error_responses(404, 422)},
+    responses={**conditional_responses(), **error_responses(404, 422, 503)},
     openapi_extra=conditional.IF_NONE_MATCH,
 )
 async def get_event(event_id: EventPathId, request: Request) -> Response:
@@ -104,7 +104,7 @@ async def get_event(event_id: EventPathId, request: Request) -> Response:
 @router.put(
     "/{event_id}",
     response_model=EventPrivate,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422, 503),
 )
 async def update_event(body: EventUpdate, event: OwnedEvent, db: Db) -> EventPrivate:
     """Change an event's fields (those left out keep their value), its phase too; owner only."""
@@ -116,7 +116,7 @@ async def update_event(body: EventUpdate, event: OwnedEvent, db: Db) -> EventPri
     "/{event_id}",
     status_code=204,
     response_class=Response,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 503),
 )
 async def delete_event(event: OwnedEvent, db: Db) -> None:
     """Delete an event with its attendees, projects, votes and referrals; owner only."""

@@ -32,7 +32,7 @@ LegacyRecordId = Annotated[
             "a referral's event)",
             "headers": {"Location": {"schema": {"type": "string"}}},
         },
-        **error_responses(404, 422),
+        **error_responses(404, 422, 503),
     },
 )
 async def resolve_legacy_id(airtable_id: LegacyRecordId, db: Db) -> Response:

@@ -27,7 +27,7 @@ router = APIRouter(tags=["projects"])
 @router.get(
     "/events/{event_id}/projects",
     response_model=list[ProjectPublic],
-    responses={**conditional_responses(), **error_responses(403, 404, 422)},
+    responses={**conditional_responses(), **error_responses(403, 404, 422, 503)},
     openapi_extra=conditional.IF_NONE_MATCH,
 )
 async def list_event_projects(
@@ -56,7 +56,9 @@ async def list_event_projects(
     )
 
 
-@router.get("/projects/mine", response_model=list[ProjectPrivate], responses=error_responses(401))
+@router.get(
+    "/projects/mine", response_model=list[ProjectPrivate], responses=error_responses(401, 503)
+)
 async def list_my_projects(user: CurrentUser, db: Db) -> list[ProjectPrivate]:
     """The projects the caller owns or collaborates on, with their join codes."""
     return await service.my_projects(db, user)
@@ -66,7 +68,7 @@ async def list_my_projects(user: CurrentUser, db: Db) -> list[ProjectPrivate]:
     "/projects/",
     response_model=ProjectPrivate,
     status_code=201,
-    responses=error_responses(400, 401, 403, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422, 503),
 )
 async def create_project(body: ProjectCreate, user: CurrentUser, db: Db) -> ProjectPrivate:
     """Submit a project to an event the caller attends, while its phase takes submissions."""
@@ -77,7 +79,7 @@ async def create_project(body: ProjectCreate, user: CurrentUser, db: Db) -> Proj
 @router.post(
     "/projects/join",
     response_model=ProjectPrivate,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422, 503),
 )
 async def join_project(
     join_code: Annotated[str, Query(min_length=1, max_length=64)],
@@ -121,7 +123,7 @@ async def get_project_check(
 @router.get(
     "/projects/{project_id}",
     response_model=ProjectPublic,
-    responses={**conditional_responses(), **error_responses(404, 422)},
+    responses={**conditional_responses(), **error_responses(404, 422, 503)},
     openapi_extra=conditional.IF_NONE_MATCH,
 )
 async def get_project(project: PathProject, db: Db, request: Request) -> Response:
@@ -135,7 +137,7 @@ async def get_project(project: PathProject, db: Db, request: Request) -> Respons
 @router.put(
     "/projects/{project_id}",
     response_model=ProjectPrivate,
-    responses=error_responses(400, 401, 403, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 422, 503),
 )
 async def update_project(
     user: CurrentUser, project: PathProject, body: ProjectUpdate, db: Db
@@ -149,7 +151,7 @@ async def update_project(
     "/projects/{project_id}",
     status_code=204,
     response_class=Response,
-    responses=error_responses(401, 403, 404, 422),
+    responses=error_responses(401, 403, 404, 422, 503),
 )
 async def delete_project(user: CurrentUser, project: PathProject, db: Db) -> None:
     """Delete a project with its collaborators and votes (owner only)."""

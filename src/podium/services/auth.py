@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
 import jwt
 
 from podium.config import Settings
-from podium.db import Executor, Transaction
+from podium.db import Database, Executor, Transaction
 from podium.errors import ApiError, ErrorCode
 from podium.models import User
 from podium.queries import login_mails, rows
@@ -24,19 +25,18 @@ def login_link(settings: Settings, token: str, redirect: str | None) -> str:
     return f"{settings.frontend_url.rstrip('/')}/login?{urlencode(query)}"
 
 
-async def request_login(
-    tx: Transaction, settings: Settings, email: str, redirect: str | None
-) -> None:
+async def request_login(db: Database, settings: Settings, email: str, redirect: str | None) -> None:
     """Mail a login link to the user with this (normalised) email, within the throttle.
 
-    The slot is recorded in `tx`: when the mail fails, the raised error rolls it back.
+    The slot is taken in a short transaction of its own and the mail sent after it commits,
+    with no transaction or lock held (a slow provider must not hold database connections);
+    a mail that was not sent gives its slot back.
     """
-    user = await rows.one_by(tx, User, "email", email)
+    user = await rows.one_by(db, User, "email", email)
     if user is None:
         raise ApiError(404, ErrorCode.USER_NOT_FOUND, "no account uses this email; sign up first")
-    # Serialise requests for one address (across workers) from the count to the insert.
-    await login_mails.lock_address(tx, user.email)
-    await _check_throttle(tx, settings, user.email)
+    async with db.transaction() as tx:
+        slot = await _take_slot(tx, settings, user.email)
     token = create_token(
         user.email,
         TokenType.MAGIC_LINK,
@@ -46,17 +46,25 @@ async def request_login(
     try:
         await send_login_link(settings, user.email, login_link(settings, token, redirect))
     except MailProviderFailed as exc:
-        # Raising rolls the transaction back: a mail that was not sent uses no slot.
+        await login_mails.release(db, slot)
         raise ApiError(
             502,
             ErrorCode.MAIL_PROVIDER_FAILED,
             f"could not send the login email ({exc}); try again",
         ) from None
     except MailNotConfigured as exc:
+        await login_mails.release(db, slot)
         raise ApiError(
             503, ErrorCode.MAIL_NOT_CONFIGURED, f"login email is not set up: {exc}"
         ) from None
-    await login_mails.record(tx, user.email)
+
+
+async def _take_slot(tx: Transaction, settings: Settings, email: str) -> uuid.UUID:
+    """Count the address's mails in the window and take the next slot, or raise 429."""
+    # Serialise requests for one address (across workers) from the count to the insert.
+    await login_mails.lock_address(tx, email)
+    await _check_throttle(tx, settings, email)
+    return await login_mails.record(tx, email)
 
 
 async def _check_throttle(tx: Transaction, settings: Settings, email: str) -> None:
