@@ -203,6 +203,7 @@ class Database:
     ) -> None:
         self._url = plain_url(url)
         self._shared_servers = pgbouncer is PgBouncerMode.TRANSACTION
+        self._behind_pgbouncer = pgbouncer is not PgBouncerMode.OFF
         self._size = size
         self.timeouts = timeouts or Timeouts()
         self._on_connect = on_connect
@@ -210,15 +211,21 @@ class Database:
 
     async def _init(self, conn: asyncpg.Connection) -> None:
         await _decode_json(conn)
+        if self._behind_pgbouncer and not self._shared_servers and self.timeouts.statement:
+            # Session pooling: the session is this client's, so the setting PgBouncer would
+            # refuse as a startup parameter is set once the connection is up.
+            milliseconds = round(self.timeouts.statement * 1000)
+            await conn.execute(f"SET statement_timeout = {milliseconds}")
         if self._on_connect is not None:  # e.g. a test's query logger
             await self._on_connect(conn)
 
     def _server_settings(self) -> dict[str, str]:
         # PgBouncer 1.18 refuses startup parameters it does not know ("unsupported startup
-        # parameter"), and a session setting means nothing on a shared server connection: behind
-        # it, set statement_timeout on the server (ALTER ROLE … SET), docs/operations-pgbouncer.md.
-        # The app's own per-statement limit (timeouts.statement + 1 s) still applies.
-        if not self.timeouts.statement or self._shared_servers:
+        # parameter"). In session pooling `_init` sets it instead; in transaction pooling a
+        # session setting means nothing on a shared server connection: set statement_timeout on
+        # the server (ALTER ROLE … SET), docs/operations-pgbouncer.md. The app's own limit per
+        # statement (timeouts.statement + 1 s) applies either way.
+        if not self.timeouts.statement or self._behind_pgbouncer:
             return {}
         return {"statement_timeout": str(round(self.timeouts.statement * 1000))}
 
