@@ -72,12 +72,13 @@ async def _users(db: asyncpg.Pool, count: int, tag: str) -> list[asyncpg.Record]
 
 async def _event(db: asyncpg.Pool, owner: uuid.UUID, *, votable: bool) -> asyncpg.Record:
     return await db.fetchrow(
-        "INSERT INTO events (name, slug, join_code, owner_id, votable, description) "
+        "INSERT INTO events (name, slug, join_code, owner_id, phase, description) "
         "VALUES ('Bounce', $1, $2, $3, $4, 'through pgbouncer') RETURNING id, seq, slug",
         f"bounce-{secrets.token_hex(4)}",
         new_join_code(),
         owner,
-        votable,
+        # v1's votable is the voting phase (podium.models.phase).
+        "voting" if votable else "submission",
     )
 
 
@@ -315,7 +316,7 @@ async def run_comparison(
     ):
         await phase_one(world, direct, bounced, tally)
         opened = bounced_db.pool.get_size()
-        await db.execute("UPDATE events SET leaderboard_enabled = true WHERE votable")
+        await db.execute("UPDATE events SET live_leaderboard = true WHERE phase = 'voting'")
         await phase_two(world, direct, bounced, tally)
     return world, tally, opened
 
