@@ -148,16 +148,22 @@ def app_database(pg_server: PgServer, database_url: str) -> Iterator[tuple[str, 
 
 @pytest.fixture(scope="session")
 def settings(app_database: tuple[str, PgBouncerMode]) -> Settings:
-    from pydantic import SecretStr
 
     url, pgbouncer = app_database
+    return app_settings(url, pgbouncer, TEST_POOL_SIZE)
+
+
+def app_settings(url: str, pgbouncer: PgBouncerMode, pool_size: int) -> Settings:
+    """The settings of an app under test on `url`: development, the tests' secrets."""
+    from pydantic import SecretStr
+
     return Settings(
         env=Environment.DEVELOPMENT,
         database_url=url,
         database_pgbouncer=pgbouncer,
         jwt_secret=SecretStr(TEST_JWT_SECRET),
         id_key=SecretStr(DEVELOPMENT_ID_KEY),
-        database_pool_size=TEST_POOL_SIZE,
+        database_pool_size=pool_size,
     )
 
 

@@ -25,17 +25,16 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from podium.app import create_app
-from podium.config import Environment, PgBouncerMode, Settings
+from podium.config import PgBouncerMode, Settings
 from podium.db import Database
-from podium.ids import DEVELOPMENT_ID_KEY, Entity
+from podium.ids import Entity
 from podium.public_ids import public_id
 from podium.services.join_codes import new_join_code
 from podium_devtools.pgbouncer import PgBouncer
-from tests.conftest import TEST_JWT_SECRET, access_token
+from tests.conftest import access_token, app_settings
 
 pytestmark = pytest.mark.pgbouncer
 
@@ -125,14 +124,7 @@ async def arrange(db: asyncpg.Pool) -> World:
 
 
 def _settings(url: str, pgbouncer: PgBouncerMode) -> Settings:
-    return Settings(
-        env=Environment.DEVELOPMENT,
-        database_url=url,
-        database_pgbouncer=pgbouncer,
-        jwt_secret=SecretStr(TEST_JWT_SECRET),
-        id_key=SecretStr(DEVELOPMENT_ID_KEY),
-        database_pool_size=APP_POOL_SIZE,
-    )
+    return app_settings(url, pgbouncer, APP_POOL_SIZE)
 
 
 @asynccontextmanager
