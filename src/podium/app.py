@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
+from starlette.routing import BaseRoute
 
 from podium.config import Settings
 from podium.db import Database, Timeouts
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (health, auth, users, events, admin, projects, legacy):
         app.include_router(module.router)
+    _docs_routes_last(app)
     # The last added runs first: CORS answers a preflight before anything else looks at it.
     app.add_middleware(MethodCheck)
     app.add_middleware(LegacyRedirects)
@@ -127,6 +129,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gzip_level=GZIP_LEVEL,
     )
     return app
+
+
+def _docs_routes_last(app: FastAPI) -> None:
+    """The spec, docs and their static files after the API's routes: FastAPIOffline adds them
+    first, so every API request tried (and missed) five of them before reaching its own."""
+    api = [route for route in app.router.routes if not _is_docs_route(route)]
+    docs = [route for route in app.router.routes if _is_docs_route(route)]
+    app.router.routes[:] = api + docs
+
+
+def _is_docs_route(route: BaseRoute) -> bool:
+    path = getattr(route, "path", "")
+    return path == "/openapi.json" or path.startswith(("/docs", "/redoc", "/static-offline-docs"))
 
 
 def _declare_public_operations(app: FastAPI) -> None:
