@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     # Connections per worker, reads and writes alike (one pool): workers times this must stay
     # below what PostgreSQL (or PgBouncer) allows.
     database_pool_size: int = Field(default=20, ge=1)
-    # See PgBouncerMode and docs/operations-pgbouncer.md; `podium serve` refuses a pooler that
+    # See PgBouncerMode and docs/operations.md ("PgBouncer"); `podium serve` refuses a pooler that
     # this leaves unsafe.
     database_pgbouncer: PgBouncerMode = PgBouncerMode.OFF
     # Bounded waits, in seconds (docs/operations.md): opening a connection, waiting for a free

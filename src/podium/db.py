@@ -223,7 +223,7 @@ class Database:
         # PgBouncer 1.18 refuses startup parameters it does not know ("unsupported startup
         # parameter"). In session pooling `_init` sets it instead; in transaction pooling a
         # session setting means nothing on a shared server connection: set statement_timeout on
-        # the server (ALTER ROLE … SET), docs/operations-pgbouncer.md. The app's own limit per
+        # the server (ALTER ROLE … SET), docs/operations.md ("PgBouncer"). The app's own limit per
         # statement (timeouts.statement + 1 s) applies either way.
         if not self.timeouts.statement or self._behind_pgbouncer:
             return {}
