@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from starlette.routing import BaseRoute
 
@@ -21,7 +20,7 @@ from podium.http.legacy_redirects import LegacyRedirects
 from podium.http.method_check import MethodCheck
 from podium.http.middleware import BodySizeLimit, BrowserEdge, RejectNulInUrl
 from podium.public_ids import configure_codec
-from podium.routers import admin, auth, events, health, legacy, projects, users
+from podium.routers import admin, auth, events, health, legacy, operation_id, projects, users
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +43,6 @@ COMPRESS_MINIMUM_BYTES = 1000
 ZSTD_LEVEL = 3
 BROTLI_QUALITY = 5
 GZIP_LEVEL = 5
-
-
-def operation_id(route: APIRoute) -> str:
-    """Operation IDs are the handler names: stable, readable, unique across the app."""
-    return route.name
 
 
 def _freeze_startup_objects() -> None:
@@ -109,8 +103,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
+    # Each route on the app's own router (see routers.api_router), the docs routes after them.
     for module in (health, auth, users, events, admin, projects, legacy):
-        app.include_router(module.router)
+        app.router.routes.extend(module.router.routes)
     _docs_routes_last(app)
     # The last added runs first: CORS answers a preflight before anything else looks at it.
     app.add_middleware(MethodCheck)

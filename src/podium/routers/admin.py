@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from podium.deps import Db, OwnedEvent, SettingsDep
 from podium.errors import conditional_responses, error_responses
 from podium.http import conditional
+from podium.routers import api_router
 from podium.schemas.admin import AttendeePrivate, ReferralAdmin, RemoveAttendee, VoteAdmin
 from podium.schemas.common import Page
 from podium.schemas.events import EventPrivate
@@ -16,7 +17,7 @@ from podium.services import leaderboard
 from podium.services.events import private_view
 from podium.services.pagination import PageParams
 
-router = APIRouter(prefix="/events/admin/{event_id}", tags=["event admin"])
+router = api_router(prefix="/events/admin/{event_id}", tags=["event admin"])
 
 
 @router.get("", response_model=EventPrivate, responses=error_responses(401, 403, 404, 422, 503))

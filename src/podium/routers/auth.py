@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from podium.deps import Db, SettingsDep
 from podium.errors import error_responses
+from podium.routers import api_router
 from podium.schemas.auth import LoginRequest, LoginRequested, RedirectPath, Session
 from podium.schemas.users import UserPrivate
 from podium.services import auth as auth_service
 
-router = APIRouter(tags=["auth"])
+router = api_router(tags=["auth"])
 
 _login_responses = error_responses(404, 422, 429, 502, 503)
 _login_responses[429]["headers"] = {

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from podium.deps import CurrentUser, Db, EventPathId, OwnedEvent, ViewerDep, database_of, viewer_of
 from podium.errors import conditional_responses, error_responses
 from podium.http import conditional
+from podium.routers import api_router
 from podium.schemas.events import (
     EventCreate,
     EventIdOfSlug,
@@ -22,7 +23,7 @@ from podium.schemas.events import (
 from podium.services import events as service
 from podium.services import voting
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = api_router(prefix="/events", tags=["events"])
 
 
 @router.post(

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from podium.deps import Db
 from podium.errors import ApiError, ErrorCode, error_responses
 from podium.queries import health as database_health
+from podium.routers import api_router
 
-router = APIRouter(tags=["operations"])
+router = api_router(tags=["operations"])
 
 HEALTH_TIMEOUT_SECONDS = 3.0
 

@@ -2,16 +2,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import Path
 from fastapi.responses import Response
 
 from podium.deps import Db
 from podium.errors import error_responses, not_found
 from podium.http.legacy_redirects import LEGACY_REDIRECT_MAX_AGE
 from podium.ids import LEGACY_ID_PATTERN, is_legacy_id
+from podium.routers import api_router
 from podium.services.legacy import canonical_path
 
-router = APIRouter(tags=["legacy"])
+router = api_router(tags=["legacy"])
 
 LegacyRecordId = Annotated[
     str,

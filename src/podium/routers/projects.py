@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 
 from podium.deps import CurrentUser, Db, PathEvent, PathProject, SettingsDep, viewer_of
 from podium.errors import conditional_responses, error_responses
 from podium.http import conditional
+from podium.routers import api_router
 from podium.schemas.projects import (
     ProjectCheck,
     ProjectCheckStart,
@@ -21,7 +22,7 @@ from podium.schemas.projects import (
 from podium.services import leaderboard, phases, review
 from podium.services import projects as service
 
-router = APIRouter(tags=["projects"])
+router = api_router(tags=["projects"])
 
 
 @router.get(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from podium.deps import CurrentUser, Db, PathUser
 from podium.errors import error_responses
+from podium.routers import api_router
 from podium.schemas.common import UserPublic
 from podium.schemas.users import LookupEmail, UserCreate, UserExists, UserPrivate, UserUpdate
 from podium.services import users as users_service
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = api_router(prefix="/users", tags=["users"])
 
 
 @router.post(
