@@ -45,6 +45,7 @@ class Instances:
     vote_limit: int
     loops: FakeLoops
     logs: dict[str, Path]
+    processes: dict[str, subprocess.Popen[bytes]]
 
 
 @pytest.fixture(scope="module")
@@ -86,9 +87,9 @@ def _healthy(port: int) -> bool:
 @contextmanager
 def podium_instances(
     database_url: str, loops: FakeLoops, directory: Path
-) -> Iterator[tuple[dict[str, int], dict[str, Path]]]:
+) -> Iterator[tuple[dict[str, int], dict[str, Path], dict[str, subprocess.Popen[bytes]]]]:
     """`podium serve --workers 1` per name in INSTANCES, each on a loopback port of its own, all
-    on `database_url`; their ports and log files. Stopped (SIGTERM) on the way out."""
+    on `database_url`; their ports, log files and processes. Stopped (SIGTERM) on the way out."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -120,7 +121,7 @@ def podium_instances(
                     assert processes[name].poll() is None, logs[name].read_text()[-3000:]
                     assert time.monotonic() < deadline, logs[name].read_text()[-3000:]
                     time.sleep(0.1)
-            yield ports, logs
+            yield ports, logs, processes
         finally:
             for process in processes.values():
                 if process.poll() is None:
@@ -142,10 +143,11 @@ def instances(
     directory = tmp_path_factory.mktemp("instances")
     with (
         FakeLoops(api_key=LOOPS_KEY, transactional_id="tx-login-link") as loops,
-        podium_instances(database_url, loops, directory) as (ports, logs),
+        podium_instances(database_url, loops, directory) as (ports, logs, processes),
         HAProxy.start(ports) as balancer,
     ):
-        stack = Instances(balancer, database_url, event, max_votes_per_user(PROJECTS), loops, logs)
+        limit = max_votes_per_user(PROJECTS)
+        stack = Instances(balancer, database_url, event, limit, loops, logs, processes)
         yield stack
     # A worker's traceback is a 500 somebody got, whatever the answers looked like.
     for name, path in logs.items():

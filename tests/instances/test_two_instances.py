@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import signal
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.instances
 CONNECTIONS = 64
 VOTERS = 80
 LOGIN_REQUESTS = 20
+FAILOVER_CLIENTS = 8
 CLIENT_TIMEOUT_SECONDS = 60
 LOGIN_LIMIT = Settings.model_fields["login_mails_per_window"].default
 
@@ -202,3 +205,54 @@ async def test_legacy_redirects_work_from_either_instance(instances: Instances) 
                 for r in [*asked, *followed]
             ]
     assert_both_instances_answered(stack, before, answers)
+
+
+async def test_a_killed_instance_is_taken_out_and_the_other_answers(instances: Instances) -> None:
+    # Last in the module: it leaves instance b dead.
+    stack = instances
+    path = f"/events/{public_id(Entity.EVENT, stack.event.seq)}"
+    answers: list[tuple[float, int | None, str | None]] = []  # (when, status, instance)
+    stop = asyncio.Event()
+
+    async def reader(http: httpx.AsyncClient) -> None:
+        while not stop.is_set():
+            try:
+                response = await http.get(path)
+            except httpx.TransportError:
+                answers.append((time.monotonic(), None, None))
+                continue
+            answers.append(
+                (time.monotonic(), response.status_code, response.headers.get(INSTANCE_HEADER))
+            )
+
+    async with balanced_client(stack) as http:
+        readers = [asyncio.create_task(reader(http)) for _ in range(FAILOVER_CLIENTS)]
+        await asyncio.sleep(1.0)
+        stack.processes["b"].send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        deadline = killed + 15
+        while stack.balancer.servers()["b"]["status"] != "DOWN":
+            assert time.monotonic() < deadline, "HAProxy never took b out"
+            await asyncio.sleep(0.05)
+        down = time.monotonic()
+        await asyncio.sleep(1.0)
+        stop.set()
+        await asyncio.gather(*readers)
+
+    failed = [(at, status) for at, status, _ in answers if status != 200]
+    print(
+        f"\n{len(answers)} reads, {len(failed)} failed ({Counter(s for _, s in failed)}), all"
+        f" within {max((at - killed for at, _ in failed), default=0):.2f} s of the SIGKILL;"
+        f" b marked down {down - killed:.2f} s after it"
+    )
+    assert {instance for at, _, instance in answers if at < killed} == set(INSTANCES)
+    # A connection b refuses is sent to a (retries, redispatch). What fails is what b had been
+    # sent when it died: HAProxy answers 502, or closes the client's connection without an
+    # answer when it had sent the request on a kept-alive connection to b (so that a client may
+    # retry, as after any keep-alive race). Each reader loses a request or two, no more, and
+    # none once HAProxy has taken b out.
+    assert {status for _, status in failed} <= {502, None}
+    assert len(failed) <= 2 * FAILOVER_CLIENTS
+    assert all(killed <= at <= down for at, _ in failed)
+    after_down = [(status, instance) for at, status, instance in answers if at > down]
+    assert after_down and set(after_down) == {(200, "a")}

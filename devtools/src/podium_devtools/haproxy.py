@@ -6,7 +6,8 @@
 
 Every answer carries `X-Podium-Instance: <server name>`, so a test can tell which instance
 answered each request. Servers are health-checked on `/health` every half second and taken out
-of the rotation after two failed checks. The config, in a temporary directory, is removed on the
+of the rotation after two failed checks; the config is the one docs/operations-instances.md
+recommends (`config()` writes it). The config, in a temporary directory, is removed on the
 way out, and the process stopped.
 """
 
@@ -49,8 +50,13 @@ def config(listen_port: int, stats_port: int, servers: Mapping[str, int]) -> str
         "    timeout connect 5s\n"
         "    timeout client 60s\n"
         "    timeout server 60s\n"
+        "    timeout check 5s\n"
         # uvicorn trusts X-Forwarded-For from 127.0.0.1 (podium serve --forwarded-allow-ips).
         "    option forwardfor\n"
+        # A connection an instance refused (it is down) is tried on another one: the request
+        # was never sent, so even a POST is safe to send again.
+        "    retries 2\n"
+        "    option redispatch\n"
         "\n"
         f"frontend api\n    bind {HOST}:{listen_port}\n    default_backend {BACKEND}\n"
         "\n"
@@ -58,7 +64,9 @@ def config(listen_port: int, stats_port: int, servers: Mapping[str, int]) -> str
         "    balance roundrobin\n"
         "    option httpchk\n"
         f"    http-check send meth GET uri {HEALTH_PATH}\n"
-        "    http-check expect status 200\n"
+        # 503 is an instance whose database is unreachable: every instance shares it, so
+        # taking them all out would only swap the API's JSON 503 for HAProxy's own page.
+        "    http-check expect rstatus ^(200|503)$\n"
         # %s: the name of the server that answered.
         f"    http-response set-header {INSTANCE_HEADER} %s\n"
         f"{lines}"
