@@ -7,8 +7,20 @@ Measured with two workers: one served the whole event-page load at 100 % of a co
 other idled, so a second worker added nothing. With SO_REUSEPORT every worker listens on a
 socket of its own and the kernel spreads new connections across them.
 
-The supervisor here does what uvicorn's does otherwise: starts the workers, replaces one that
-dies, and on SIGINT/SIGTERM asks each to shut down gracefully (finishing the requests it has).
+The supervisor starts the workers, replaces one that dies, and on SIGINT/SIGTERM asks each to
+shut down gracefully (finishing the requests it has). It tells two deaths apart by whether the
+worker had got as far as serving (its lifespan started and its socket accepting, reported
+through an Event the worker sets):
+
+- A worker that dies after it served (SIGKILLed by an OOM killer, a crash in a request) is
+  restarted after a backoff (0.5 s, doubling to 10 s; back to 0.5 s once a worker of that slot
+  has served for a minute), however often: the other workers keep serving meanwhile, and
+  stopping them too would turn one worker's trouble into an outage.
+- A worker that exits before it ever served (an import error, settings it refuses, uvicorn's
+  start-up failure status 3) cannot start, and its replacement would fail alike: the server
+  stops with status 3 and a log line naming the worker's exit status.
+- A worker killed by a signal before it served is ambiguous (an OOM killer during start-up, or a
+  segfault on import): restarted with the backoff, but five of those in a row stop the server.
 """
 
 from __future__ import annotations
@@ -20,7 +32,10 @@ import socket
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import wait
 from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
 from types import FrameType
 from typing import Any
 
@@ -31,12 +46,15 @@ log = logging.getLogger("podium.workers")
 
 # A worker still running this long after SIGTERM is killed (uvicorn waits for open requests).
 SHUTDOWN_TIMEOUT_SECONDS = 30.0
-# How often the supervisor looks for a worker that died.
+# The longest the supervisor sleeps between looks (it wakes at once when a worker dies).
 CHECK_INTERVAL_SECONDS = 0.5
-# A worker dying this soon after it started, this many times in a row, is a crash loop (an app
-# that fails to import, say): the supervisor stops instead of restarting it for ever.
-EARLY_EXIT_SECONDS = 5.0
-EARLY_EXITS_ALLOWED = 5
+# Restart delays of a slot whose worker died: first, doubling up to the cap; reset once the
+# slot's worker has served this long (a worker killed once an hour is restarted in 0.5 s).
+RESTART_DELAY_SECONDS = 0.5
+RESTART_DELAY_CAP_SECONDS = 10.0
+HEALTHY_AFTER_SECONDS = 60.0
+# Workers killed by a signal before they served, in a row, that stop the server.
+UNSERVED_KILLS_ALLOWED = 5
 
 
 def _socket(host: str, port: int) -> socket.socket:
@@ -53,7 +71,22 @@ def _socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(app: str, host: str, port: int, options: dict[str, Any]) -> None:
+class _WorkerServer(uvicorn.Server):
+    """uvicorn's server, reporting to the supervisor once it is serving."""
+
+    def __init__(self, config: uvicorn.Config, serving: Event) -> None:
+        super().__init__(config)
+        self.serving = serving
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn's startup runs the app's lifespan startup, then listens on the socket; it
+        # exits the process (status 3) when the lifespan fails.
+        await super().startup(sockets)
+        if self.started:
+            self.serving.set()
+
+
+def _worker(app: str, host: str, port: int, options: dict[str, Any], serving: Event) -> None:
     """One worker process: its own socket, one uvicorn server (which listens on it)."""
     try:
         sock = _socket(host, port)
@@ -61,7 +94,7 @@ def _worker(app: str, host: str, port: int, options: dict[str, Any]) -> None:
         log.error("cannot listen on %s:%s: %s", host, port, exc.strerror)
         sys.exit(STARTUP_FAILURE)
     config = uvicorn.Config(app, host=host, port=port, **options)
-    uvicorn.Server(config).run(sockets=[sock])
+    _WorkerServer(config, serving).run(sockets=[sock])
 
 
 def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> int:
@@ -81,29 +114,66 @@ def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> in
     return _Supervisor(app, host, port, workers, options).run()
 
 
+@dataclass
+class RestartBackoff:
+    """The restart delays of one worker slot: doubling from `first` to `cap`, reset by a worker
+    that served `healthy_after` seconds."""
+
+    first: float = RESTART_DELAY_SECONDS
+    cap: float = RESTART_DELAY_CAP_SECONDS
+    healthy_after: float = HEALTHY_AFTER_SECONDS
+    restarts: int = 0  # in a row, since the slot's worker last served `healthy_after`
+
+    def next_delay(self) -> float:
+        delay = min(self.first * 2.0**self.restarts, self.cap)
+        self.restarts += 1
+        return delay
+
+    def served(self, seconds: float) -> None:
+        if seconds >= self.healthy_after:
+            self.restarts = 0
+
+
+def describe_exit(exitcode: int | None) -> str:
+    """`killed by SIGKILL` or `exit status 1`, for the log."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            return f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            return f"killed by signal {-exitcode}"
+    return f"exit status {exitcode}"
+
+
+@dataclass
+class _Slot:
+    """One of the N workers: the process serving it now, or the time its replacement starts."""
+
+    backoff: RestartBackoff = field(default_factory=RestartBackoff)
+    process: BaseProcess | None = None
+    serving: Event | None = None
+    serving_since: float | None = None  # when the supervisor saw `serving` set
+    restart_at: float = 0.0
+
+
 class _Supervisor:
     def __init__(
         self, app: str, host: str, port: int, workers: int, options: dict[str, Any]
     ) -> None:
         self.args = (app, host, port, options)
-        self.count = workers
         self.context = multiprocessing.get_context("spawn")
+        self.slots = [_Slot() for _ in range(workers)]
         self.stopping = threading.Event()
         self.status = 0
-        self.started_at: dict[int | None, float] = {}
-        self.early_exits = 0
+        self.unserved_kills = 0
 
-    def _start(self) -> BaseProcess:
-        process = self.context.Process(target=_worker, args=self.args, name="podium-worker")
-        process.start()
-        self.started_at[process.pid] = time.monotonic()
-        log.info("started worker %s", process.pid)
-        return process
-
-    def _crash_loop(self, process: BaseProcess) -> bool:
-        lived = time.monotonic() - self.started_at.pop(process.pid, 0.0)
-        self.early_exits = self.early_exits + 1 if lived < EARLY_EXIT_SECONDS else 0
-        return self.early_exits >= EARLY_EXITS_ALLOWED
+    def _start(self, slot: _Slot) -> None:
+        slot.serving = self.context.Event()
+        slot.serving_since = None
+        slot.process = self.context.Process(
+            target=_worker, args=(*self.args, slot.serving), name="podium-worker"
+        )
+        slot.process.start()
+        log.info("started worker %s", slot.process.pid)
 
     def _stop_signal(self, signum: int, frame: FrameType | None) -> None:
         self.stopping.set()
@@ -111,28 +181,86 @@ class _Supervisor:
     def run(self) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._stop_signal)
-        processes = [self._start() for _ in range(self.count)]
+        for slot in self.slots:
+            self._start(slot)
         _, host, port, _ = self.args
-        log.info("serving on http://%s:%s with %d workers (Ctrl-C to stop)", host, port, self.count)
-        while not self.stopping.wait(CHECK_INTERVAL_SECONDS):
-            for index, process in enumerate(processes):
-                if process.is_alive():
-                    continue
-                if process.exitcode == STARTUP_FAILURE or self._crash_loop(process):
-                    # The app cannot start (settings, database, socket) or dies as soon as it
-                    # does: another try would fail alike.
-                    log.error("worker %s failed to start; stopping", process.pid)
-                    self.status = STARTUP_FAILURE
-                    self.stopping.set()
+        log.info(
+            "serving on http://%s:%s with %d workers (Ctrl-C to stop)", host, port, len(self.slots)
+        )
+        while not self.stopping.is_set():
+            self._wait()
+            now = time.monotonic()
+            for slot in self.slots:
+                if self.stopping.is_set():
                     break
-                log.warning(
-                    "worker %s exited (%s); starting another", process.pid, process.exitcode
-                )
-                processes[index] = self._start()
-        self._shut_down(processes)
+                self._look_after(slot, now)
+        self._shut_down()
         return self.status
 
-    def _shut_down(self, processes: list[BaseProcess]) -> None:
+    def _wait(self) -> None:
+        """Until a worker dies, a restart is due, or CHECK_INTERVAL_SECONDS have passed."""
+        sentinels = [s.process.sentinel for s in self.slots if s.process is not None]
+        due = [s.restart_at for s in self.slots if s.process is None]
+        timeout = CHECK_INTERVAL_SECONDS
+        if due:
+            timeout = max(0.0, min(timeout, min(due) - time.monotonic()))
+        # A stop signal interrupts nothing here (Python retries the wait), hence the interval.
+        wait(sentinels, timeout)
+
+    def _look_after(self, slot: _Slot, now: float) -> None:
+        process = slot.process
+        if process is None:
+            if now >= slot.restart_at:
+                self._start(slot)
+            return
+        assert slot.serving is not None
+        if slot.serving_since is None and slot.serving.is_set():
+            slot.serving_since = now
+            self.unserved_kills = 0
+        if process.is_alive():
+            if slot.serving_since is not None:
+                slot.backoff.served(now - slot.serving_since)
+            return
+        process.join()
+        how = describe_exit(process.exitcode)
+        if slot.serving_since is None:
+            self._died_before_serving(slot, process, how)
+            return
+        slot.backoff.served(now - slot.serving_since)
+        self._restart_later(
+            slot,
+            f"worker {process.pid} died ({how}) after serving {now - slot.serving_since:.1f} s",
+        )
+
+    def _died_before_serving(self, slot: _Slot, process: BaseProcess, how: str) -> None:
+        killed = process.exitcode is not None and process.exitcode < 0
+        if killed:
+            self.unserved_kills += 1
+        if not killed or self.unserved_kills >= UNSERVED_KILLS_ALLOWED:
+            # It cannot start (import, settings, the app's lifespan), or dies every time it
+            # tries: another try would fail alike.
+            in_a_row = f", {self.unserved_kills} in a row" if killed else ""
+            log.error(
+                "worker %s failed to start (%s before it served%s); stopping the server",
+                process.pid,
+                how,
+                in_a_row,
+            )
+            self.status = STARTUP_FAILURE
+            self.stopping.set()
+            return
+        self._restart_later(slot, f"worker {process.pid} died ({how}) before it served")
+
+    def _restart_later(self, slot: _Slot, what: str) -> None:
+        delay = slot.backoff.next_delay()
+        log.warning(
+            "%s; restarting it in %.1f s (restart %d in a row)", what, delay, slot.backoff.restarts
+        )
+        slot.process = slot.serving = None
+        slot.restart_at = time.monotonic() + delay
+
+    def _shut_down(self) -> None:
+        processes = [s.process for s in self.slots if s.process is not None]
         for process in processes:
             if process.is_alive():
                 process.terminate()  # SIGTERM: uvicorn's graceful shutdown
