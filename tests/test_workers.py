@@ -277,6 +277,9 @@ class _Poller(threading.Thread):
         self.join()
 
 
+# Two minutes and more on a loaded machine (replacement workers starting): run with the fault
+# tests (`pytest -m faults tests/faults tests/test_workers.py`, a step of .ci/run).
+@pytest.mark.faults
 def test_a_worker_sigkilled_five_times_in_a_row_is_restarted_with_backoff_while_the_other_serves(
     database_url: str, tmp_path: Path
 ) -> None:
