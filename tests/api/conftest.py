@@ -9,13 +9,11 @@ test), `joined` the same when the test only needs it done.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
-import httpx
-
-from datetime import timedelta
-
 import asyncpg
+import httpx
 
 from podium.ids import Entity
 from podium.models import Event, EventAttendee, Project, User
@@ -101,6 +99,4 @@ async def login_link_token(
         email,
         lifetime,
     )
-    return create_token(
-        email, TokenType.MAGIC_LINK, TEST_JWT_SECRET, lifetime, jti=str(link_id)
-    )
+    return create_token(email, TokenType.MAGIC_LINK, TEST_JWT_SECRET, lifetime, jti=str(link_id))
