@@ -43,9 +43,7 @@ _SUPERSEDED = exists().where(
 # Issuing a link prunes the address's expired ones: the table holds live links only.
 _ISSUE = Statement(
     insert(links)
-    .values(
-        id=func.gen_random_uuid(), email=_EMAIL, created_at=_NOW, expires_at=_NOW + _LIFETIME
-    )
+    .values(id=func.gen_random_uuid(), email=_EMAIL, created_at=_NOW, expires_at=_NOW + _LIFETIME)
     .returning(links.c.id)
     .add_cte(
         delete(links).where(links.c.email == _EMAIL, links.c.expires_at <= _NOW).cte("expired")
