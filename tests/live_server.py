@@ -19,7 +19,11 @@ START_TIMEOUT_SECONDS = 30
 
 @contextmanager
 def running_server(
-    env: Mapping[str, str], *, expect_healthy: bool = True, log_path: Path | None = None
+    env: Mapping[str, str],
+    *,
+    expect_healthy: bool = True,
+    log_path: Path | None = None,
+    log_level: str = "warning",
 ) -> Iterator[str]:
     """Serve `podium.app:create_app` with `env` over this process's environment; yield its URL.
 
@@ -42,7 +46,7 @@ def running_server(
             "--port",
             str(port),
             "--log-level",
-            "warning",
+            log_level,
         ],
         env={**os.environ, **env},
         stdout=output,

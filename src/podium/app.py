@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 from podium.config import Settings
 from podium.db import Database, Timeouts
 from podium.errors import install_error_handlers
+from podium.http import log_redaction
 from podium.http.deadline import RequestDeadline
 from podium.http.legacy_redirects import LegacyRedirects
 from podium.http.method_check import MethodCheck
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for note in settings.development_defaults() if not settings.is_production else []:
             log.warning("development default: %s", note)
         configure_codec(settings.id_key_value)
+        log_redaction.install()
         database = Database(
             settings.database_url,
             size=settings.database_pool_size,

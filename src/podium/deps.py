@@ -15,8 +15,9 @@ from podium.ids import Entity
 from podium.models import Event, Project, User
 from podium.public_ids import decode_id, id_schema
 from podium.queries import rows
-from podium.security import InvalidToken, TokenType, read_token
+from podium.security import TokenClaims
 from podium.services.access import require_owner
+from podium.services.sessions import authenticate
 
 
 # async: FastAPI runs a plain `def` dependency in a worker thread, a hand-off per request.
@@ -53,24 +54,31 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, ErrorCode.UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"})
 
 
+async def get_current_session(
+    db: Db,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> tuple[User, TokenClaims]:
+    if credentials is None:
+        raise _unauthorized("an access token is required (Authorization: Bearer …)")
+    return await authenticate(db, settings, credentials.credentials)
+
+
 async def get_current_user(
     db: Db,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
+    # Not built on get_current_session: a dependency of a dependency costs every request.
     if credentials is None:
         raise _unauthorized("an access token is required (Authorization: Bearer …)")
-    try:
-        email = read_token(credentials.credentials, TokenType.ACCESS, settings.jwt_secret_value)
-    except InvalidToken:
-        raise _unauthorized("the access token is invalid or expired") from None
-    user = await rows.one_by(db, User, "email", email.strip().lower())
-    if user is None:
-        raise _unauthorized("the access token names no existing user")
+    user, _ = await authenticate(db, settings, credentials.credentials)
     return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+# The user and the claims of the very token the request carries (POST /logout ends it).
+CurrentSession = Annotated[tuple[User, TokenClaims], Depends(get_current_session)]
 
 
 class Viewer:

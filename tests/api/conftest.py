@@ -9,15 +9,18 @@ test), `joined` the same when the test only needs it done.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 
 from podium.ids import Entity
 from podium.models import Event, EventAttendee, Project, User
 from podium.models.phase import DEFAULT_PHASE, Phase, PhaseState, with_v1_writes
 from podium.public_ids import public_id
-from tests.conftest import auth_headers
+from podium.security import TokenType, create_token
+from tests.conftest import TEST_JWT_SECRET, auth_headers
 
 
 async def make_event(owner: User, **fields: Any) -> Event:
@@ -84,3 +87,16 @@ def error_code(response: httpx.Response) -> str:
 def assert_error(response: httpx.Response, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
+
+
+async def login_link_token(
+    db: asyncpg.Pool, email: str, lifetime: timedelta = timedelta(minutes=15)
+) -> str:
+    """A magic link's token as POST /request-login issues it: a login_links row, its `jti`."""
+    link_id = await db.fetchval(
+        "INSERT INTO login_links (email, created_at, expires_at)"
+        " VALUES ($1, clock_timestamp(), clock_timestamp() + $2) RETURNING id",
+        email,
+        lifetime,
+    )
+    return create_token(email, TokenType.MAGIC_LINK, TEST_JWT_SECRET, lifetime, jti=str(link_id))

@@ -21,7 +21,7 @@ import pytest
 from podium.ids import Entity
 from podium.public_ids import public_id
 from podium.security import TokenType, create_token
-from tests.api.conftest import error_code
+from tests.api.conftest import error_code, login_link_token
 from tests.conftest import TEST_JWT_SECRET, MakeUser
 
 EMAIL = "ada@example.com"
@@ -61,10 +61,10 @@ async def verify(client: httpx.AsyncClient, token: str) -> httpx.Response:
 
 
 async def test_verify_exchanges_a_magic_link_for_an_access_token(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, make_user: MakeUser, db: asyncpg.Pool
 ) -> None:
     user = await make_user(email=EMAIL, first_name="Ada", last_name="Lovelace")
-    response = await verify(client, magic_link_token())
+    response = await verify(client, await login_link_token(db, EMAIL))
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer"
@@ -73,6 +73,7 @@ async def test_verify_exchanges_a_magic_link_for_an_access_token(
     assert body["user"]["first_name"] == "Ada"
     token_claims = jwt.decode(body["access_token"], TEST_JWT_SECRET, algorithms=["HS256"])
     assert (token_claims["sub"], token_claims["token_type"]) == (EMAIL, "access")
+    assert (token_claims["uid"], token_claims["gen"]) == (body["user"]["id"], 0)
     lifetime = token_claims["exp"] - datetime.now(UTC).timestamp()
     assert (
         timedelta(days=2) - timedelta(minutes=1) < timedelta(seconds=lifetime) <= timedelta(days=2)
@@ -84,9 +85,10 @@ async def test_verify_exchanges_a_magic_link_for_an_access_token(
     assert current.json()["email"] == EMAIL
 
 
-async def test_verify_accepts_a_magic_link_minted_the_v1_way(
+async def test_verify_refuses_a_magic_link_minted_the_v1_way(
     client: httpx.AsyncClient, make_user: MakeUser
 ) -> None:
+    # A v1 link has no `jti`, so nothing to use up: links in flight at the cutover are refused.
     await make_user(email=EMAIL)
     v1_token = jwt.encode(
         {
@@ -97,7 +99,10 @@ async def test_verify_accepts_a_magic_link_minted_the_v1_way(
         TEST_JWT_SECRET,
         algorithm="HS256",
     )
-    assert (await verify(client, v1_token)).status_code == 200
+    response = await verify(client, v1_token)
+    assert response.status_code == 401
+    assert error_code(response) == "invalid_token"
+    assert "request a new one" in response.json()["error"]["message"]
 
 
 async def test_verify_refuses_an_expired_magic_link(
@@ -201,7 +206,7 @@ async def test_verify_refuses_a_token_of_a_user_that_no_longer_exists(
     client: httpx.AsyncClient, make_user: MakeUser, db: asyncpg.Pool
 ) -> None:
     await make_user(email=EMAIL)
-    token = magic_link_token()
+    token = await login_link_token(db, EMAIL)
     await db.execute("DELETE FROM users WHERE email = $1", EMAIL)
     response = await verify(client, token)
     assert response.status_code == 401
@@ -237,14 +242,13 @@ async def test_an_access_token_minted_the_v1_way_is_accepted(
 
 
 async def test_a_magic_link_token_is_not_an_access_token(
-    client: httpx.AsyncClient, make_user: MakeUser
+    client: httpx.AsyncClient, make_user: MakeUser, db: asyncpg.Pool
 ) -> None:
     await make_user(email=EMAIL)
-    response = await client.get(
-        "/users/current", headers={"Authorization": f"Bearer {magic_link_token()}"}
-    )
+    token = await login_link_token(db, EMAIL)
+    response = await client.get("/users/current", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
-    assert error_code(response) == "unauthorized"
+    assert error_code(response) == "invalid_token"
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,9 @@ _KEPT_BY_THE_DATABASE = (
     "updated_at",  # moved by the table's trigger whenever a row really changes
 )
 NOT_WRITTEN: dict[str, tuple[str, ...]] = {
-    "users": _KEPT_BY_THE_DATABASE,
+    # token_generation: v2's "log out everywhere" state; a v1 record has none, and a re-run must
+    # not reset it (which would bring logged-out tokens back).
+    "users": (*_KEPT_BY_THE_DATABASE, "token_generation"),
     "events": _KEPT_BY_THE_DATABASE,
     "projects": _KEPT_BY_THE_DATABASE,
     "referrals": _KEPT_BY_THE_DATABASE,

@@ -4,10 +4,12 @@ from podium.models import quarantine as quarantine  # the backfill's tables
 from podium.models.attendee import EventAttendee
 from podium.models.collaborator import ProjectCollaborator
 from podium.models.event import Event
+from podium.models.login_link import LoginLink
 from podium.models.login_mail import LoginMail
 from podium.models.project import Project
 from podium.models.referral import Referral
 from podium.models.revision import EventRevision
+from podium.models.revoked_token import RevokedToken
 from podium.models.user import User
 from podium.models.vote import Vote
 
@@ -15,10 +17,12 @@ __all__ = [
     "Event",
     "EventAttendee",
     "EventRevision",
+    "LoginLink",
     "LoginMail",
     "Project",
     "ProjectCollaborator",
     "Referral",
+    "RevokedToken",
     "User",
     "Vote",
 ]

@@ -1,4 +1,4 @@
-"""Magic-link login: request a link by email, exchange it for an access token."""
+"""Magic-link login: request a link by email, exchange it for an access token; log out."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import Query
 
-from podium.deps import Db, SettingsDep
+from podium.deps import CurrentSession, CurrentUser, Db, SettingsDep
 from podium.errors import error_responses
 from podium.routers import api_router
 from podium.schemas.auth import LoginRequest, LoginRequested, RedirectPath, Session
 from podium.schemas.users import UserPrivate
 from podium.services import auth as auth_service
+from podium.services import sessions as sessions_service
 
 router = api_router(tags=["auth"])
 
@@ -53,3 +54,18 @@ async def verify_login(
     """Exchange a login link's token for an access token."""
     access_token, user = await auth_service.verify_login(db, settings, token)
     return Session(access_token=access_token, user=UserPrivate.of(user))
+
+
+@router.post("/logout", status_code=204, responses=error_responses(401, 503))
+async def log_out(session: CurrentSession, db: Db) -> None:
+    """End this access token; the account's other tokens stay valid."""
+    user, claims = session
+    async with db.transaction() as tx:
+        await sessions_service.log_out(tx, user, claims)
+
+
+@router.post("/logout/everywhere", status_code=204, responses=error_responses(401, 503))
+async def log_out_everywhere(user: CurrentUser, db: Db) -> None:
+    """End every access token of this account, this one included (v1's too)."""
+    async with db.transaction() as tx:
+        await sessions_service.log_out_everywhere(tx, user)

@@ -45,6 +45,13 @@ async def update_current_user(body: UserUpdate, user: CurrentUser, db: Db) -> Us
         return UserPrivate.of(await users_service.update_user(tx, user, body))
 
 
+@router.delete("/current", status_code=204, responses=error_responses(401, 409, 503))
+async def delete_current_user(user: CurrentUser, db: Db) -> None:
+    """Delete the caller's account, its votes and memberships (409 while it owns events)."""
+    async with db.transaction() as tx:
+        await users_service.delete_account(tx, user)
+
+
 @router.get("/{user_id}", response_model=UserPublic, responses=error_responses(404, 422, 503))
 async def get_user(user: PathUser) -> UserPublic:
     """A user's public profile: ID and display name."""

@@ -1,4 +1,4 @@
-"""Magic-link login: mail a link (throttled per address), exchange it for an access token."""
+"""Magic-link login: mail a link (throttled per address), exchange it once for an access token."""
 
 from __future__ import annotations
 
@@ -13,8 +13,15 @@ from podium.config import Settings
 from podium.db import Database, Executor, Transaction
 from podium.errors import ApiError, ErrorCode
 from podium.models import User
-from podium.queries import login_mails, rows
-from podium.security import InvalidToken, TokenType, create_token, read_token
+from podium.queries import login_links, login_mails, rows
+from podium.queries.rows import as_model
+from podium.security import (
+    InvalidToken,
+    TokenType,
+    create_access_token,
+    create_token,
+    read_token,
+)
 from podium.services.mail import MailNotConfigured, MailProviderFailed, send_login_link
 
 
@@ -35,18 +42,19 @@ async def request_login(db: Database, settings: Settings, email: str, redirect: 
     user = await rows.one_by(db, User, "email", email)
     if user is None:
         raise ApiError(404, ErrorCode.USER_NOT_FOUND, "no account uses this email; sign up first")
+    lifetime = timedelta(minutes=settings.magic_link_minutes)
     async with db.transaction() as tx:
         slot = await _take_slot(tx, settings, user.email)
+        # Under the throttle's lock on the address: links are issued in `created_at` order.
+        link_id = await login_links.issue(tx, user.email, lifetime.total_seconds())
     token = create_token(
-        user.email,
-        TokenType.MAGIC_LINK,
-        settings.jwt_secret_value,
-        timedelta(minutes=settings.magic_link_minutes),
+        user.email, TokenType.MAGIC_LINK, settings.jwt_secret_value, lifetime, jti=str(link_id)
     )
     try:
         await send_login_link(settings, user.email, login_link(settings, token, redirect))
     except MailProviderFailed as exc:
         await login_mails.release(db, slot)
+        await login_links.withdraw(db, link_id)
         raise ApiError(
             502,
             ErrorCode.MAIL_PROVIDER_FAILED,
@@ -54,6 +62,7 @@ async def request_login(db: Database, settings: Settings, email: str, redirect: 
         ) from None
     except MailNotConfigured as exc:
         await login_mails.release(db, slot)
+        await login_links.withdraw(db, link_id)
         raise ApiError(
             503, ErrorCode.MAIL_NOT_CONFIGURED, f"login email is not set up: {exc}"
         ) from None
@@ -84,9 +93,10 @@ async def _check_throttle(tx: Transaction, settings: Settings, email: str) -> No
 
 
 async def verify_login(db: Executor, settings: Settings, token: str) -> tuple[str, User]:
-    """An access token and its user for a valid magic-link token; 401 for any other token."""
+    """An access token and its user for a magic link's token used for the first time; 401 for
+    any other token (docs/security-sessions.md)."""
     try:
-        email = read_token(token, TokenType.MAGIC_LINK, settings.jwt_secret_value)
+        claims = read_token(token, TokenType.MAGIC_LINK, settings.jwt_secret_value)
     except InvalidToken as exc:
         # The signature is checked before the expiry, so "expired" is only said of our tokens.
         expired = isinstance(exc.__cause__, jwt.ExpiredSignatureError)
@@ -95,16 +105,48 @@ async def verify_login(db: Executor, settings: Settings, token: str) -> tuple[st
             if expired
             else "the login link is invalid"
         ) from None
-    user = await rows.one_by(db, User, "email", email.strip().lower())
-    if user is None:
-        raise _invalid_token("the login link names no existing account")
-    access_token = create_token(
+    link_id = _link_id(claims.jti)
+    if link_id is None:
+        # v1's links (in flight at the cutover) have no identity to use up: refused.
+        raise _invalid_token("the login link is no longer valid; request a new one")
+    email = claims.email.strip().lower()
+    row = await login_links.use(db, link_id, email)
+    if row is None:
+        raise await _unusable_link(db, link_id, email)
+    user = as_model(User, row)
+    access_token = create_access_token(
         user.email,
-        TokenType.ACCESS,
+        user.seq,
+        user.token_generation,
         settings.jwt_secret_value,
         timedelta(minutes=settings.access_token_minutes),
     )
     return access_token, user
+
+
+def _link_id(jti: str | None) -> uuid.UUID | None:
+    try:
+        return None if jti is None else uuid.UUID(jti)
+    except ValueError:
+        return None
+
+
+async def _unusable_link(db: Executor, link_id: uuid.UUID, email: str) -> ApiError:
+    """Why a signed link did not log in (the failure path's one extra read)."""
+    state = await login_links.state(db, link_id, email)
+    if state is None or state.expired:
+        return _invalid_token("the login link is no longer valid; request a new one")
+    if not state.has_user:
+        return _invalid_token("the login link names no existing account")
+    if state.used:
+        return ApiError(
+            401, ErrorCode.LINK_USED, "this login link was used already; request a new one"
+        )
+    return ApiError(
+        401,
+        ErrorCode.LINK_SUPERSEDED,
+        "a newer login link was sent to this address; use the latest one",
+    )
 
 
 def _invalid_token(message: str) -> ApiError:

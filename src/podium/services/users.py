@@ -6,9 +6,11 @@ from typing import Any
 
 from podium.db import Executor, Transaction, violation
 from podium.errors import ApiError, ErrorCode, bad_request, conflict, not_found
+from podium.ids import Entity
 from podium.models import User
 from podium.models.constraints import Constraint
-from podium.queries import IntegrityError, rows
+from podium.public_ids import public_id
+from podium.queries import IntegrityError, login_links, rows
 from podium.queries import users as user_rows
 from podium.schemas.users import UserCreate, UserUpdate
 
@@ -35,6 +37,29 @@ async def create_user(tx: Transaction, data: UserCreate) -> User:
         if violation(exc).constraint == Constraint.USERS_EMAIL:
             raise _email_taken() from None
         raise
+
+
+async def delete_account(tx: Transaction, user: User) -> None:
+    """Delete the account in one transaction (docs/security-sessions.md): 409 `owns_events`
+    while it owns events; its team projects pass to their first collaborator, its other
+    projects, votes, attendances, collaborations, referrals and login links go. Its tokens end
+    with it: each names the account's `uid`, or predates any account made later with the email.
+    """
+    if not await user_rows.lock(tx, user.pk):
+        return  # deleted by a request that ran meanwhile
+    owned = await user_rows.owned_events(tx, user.pk)
+    if owned:
+        names = ", ".join(public_id(Entity.EVENT, seq) for seq, _ in owned)
+        raise ApiError(
+            409,
+            ErrorCode.OWNS_EVENTS,
+            f"the account owns events ({names}); delete them first",
+            details=[
+                {"event_id": public_id(Entity.EVENT, seq), "name": name} for seq, name in owned
+            ],
+        )
+    await login_links.forget_address(tx, user.email)
+    await user_rows.delete_account(tx, user.pk)
 
 
 async def email_exists(db: Executor, email: str) -> bool:
