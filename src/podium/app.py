@@ -21,7 +21,17 @@ from podium.http.legacy_redirects import LegacyRedirects
 from podium.http.method_check import MethodCheck
 from podium.http.middleware import BodySizeLimit, BrowserEdge, RejectNulInUrl
 from podium.public_ids import configure_codec
-from podium.routers import admin, auth, events, health, legacy, operation_id, projects, users
+from podium.routers import (
+    admin,
+    auth,
+    events,
+    exports,
+    health,
+    legacy,
+    operation_id,
+    projects,
+    users,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     # Each route on the app's own router (see routers.api_router), the docs routes after them.
-    for module in (health, auth, users, events, admin, projects, legacy):
+    for module in (health, auth, users, events, admin, exports, projects, legacy):
         app.router.routes.extend(module.router.routes)
     _docs_routes_last(app)
     # The last added runs first: CORS answers a preflight before anything else looks at it.

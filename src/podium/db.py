@@ -321,8 +321,14 @@ class Database:
             return status
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(
+        self, *, snapshot: bool = False, seconds: float | None = None
+    ) -> AsyncIterator[Transaction]:
         """One connection inside BEGIN … COMMIT (ROLLBACK when the block raises).
+
+        `snapshot`: a read-only REPEATABLE READ transaction, so that several statements read one
+        state of the database (an export read in chunks). `seconds` replaces the block's time
+        limit (an export streams to a client that may read slowly).
 
         The block gets `Timeouts.client_statement` in all; past it, or on any connection fault,
         the connection is terminated and the block raises DatabaseUnavailable: nothing of it was
@@ -332,9 +338,13 @@ class Database:
         conn = await self._acquire()
         failure: BaseException | None = None
         try:
-            transaction = conn.transaction()
+            transaction = (
+                conn.transaction(isolation="repeatable_read", readonly=True)
+                if snapshot
+                else conn.transaction()
+            )
             try:
-                async with asyncio.timeout(self.timeouts.client_statement):
+                async with asyncio.timeout(seconds or self.timeouts.client_statement):
                     await transaction.start()
                     yield conn
             except BaseException as exc:

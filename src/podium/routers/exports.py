@@ -1,0 +1,89 @@
+"""The event owner's CSV exports under /events/admin/{event_id}/export/."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi.responses import StreamingResponse
+
+from podium.deps import Db, OwnedEvent
+from podium.errors import error_responses
+from podium.queries.exports import ExportName
+from podium.routers import api_router
+from podium.services import exports as service
+
+router = api_router(prefix="/events/admin/{event_id}/export", tags=["event admin"])
+
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+
+def _csv_responses(which: ExportName) -> dict[int | str, dict[str, Any]]:
+    columns = ", ".join(f"`{name}`" for name in service.COLUMNS[which])
+    return {
+        200: {
+            "description": (
+                f"UTF-8 CSV (with a byte-order mark, CRLF line ends), a header row, then one row "
+                f"per record. Columns, in this order (new columns are only ever appended): "
+                f"{columns}. Text cells that a spreadsheet would read as a formula (starting "
+                f"with =, +, -, @, tab or CR) begin with an apostrophe. Several values in one "
+                f"cell are separated by `; `."
+            ),
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        **error_responses(401, 403, 404, 422, 503),
+    }
+
+
+async def _download(db: Db, event: OwnedEvent, which: ExportName) -> StreamingResponse:
+    chunks = service.stream(db, which, event.pk)
+    # Read the first chunk now: a database fault is still a 503 here, not a truncated file.
+    first = await anext(chunks)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await chunks.aclose()  # a client that left ends the export's transaction now
+
+    name = service.filename(event.slug, which, datetime.now(UTC))
+    return StreamingResponse(
+        body(),
+        media_type=CSV_MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            # Personal data: no shared cache keeps it, the browser does not store it.
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.get("/projects.csv", response_class=StreamingResponse, responses=_csv_responses("projects"))
+async def export_projects_csv(event: OwnedEvent, db: Db) -> StreamingResponse:
+    """Every project by rank, with points, links, hours, and owner and collaborators' contacts."""
+    return await _download(db, event, "projects")
+
+
+@router.get("/votes.csv", response_class=StreamingResponse, responses=_csv_responses("votes"))
+async def export_votes_csv(event: OwnedEvent, db: Db) -> StreamingResponse:
+    """Every vote of the event, oldest first, with its voter and project."""
+    return await _download(db, event, "votes")
+
+
+@router.get(
+    "/attendees.csv", response_class=StreamingResponse, responses=_csv_responses("attendees")
+)
+async def export_attendees_csv(event: OwnedEvent, db: Db) -> StreamingResponse:
+    """Every attendee in joining order, with their contact and postal details."""
+    return await _download(db, event, "attendees")
+
+
+@router.get(
+    "/referrals.csv", response_class=StreamingResponse, responses=_csv_responses("referrals")
+)
+async def export_referrals_csv(event: OwnedEvent, db: Db) -> StreamingResponse:
+    """Every referral answer of the event, oldest first, with who gave it."""
+    return await _download(db, event, "referrals")
