@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -22,6 +24,7 @@ from podium.http.method_check import MethodCheck
 from podium.http.middleware import BodySizeLimit, BrowserEdge, RejectNulInUrl
 from podium.public_ids import configure_codec
 from podium.routers import admin, auth, events, health, legacy, projects, users
+from podium.services.rate_limits import purge_periodically
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +91,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await database.open()
         app.state.database = database
+        purge = (
+            asyncio.create_task(purge_periodically(database, settings.rate_limit_purge_seconds))
+            if settings.rate_limit_purge_seconds
+            else None
+        )
         _freeze_startup_objects()
         try:
             yield
         finally:
+            if purge is not None:
+                purge.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purge
             await database.close()
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the installed package,

@@ -6,6 +6,7 @@ from podium.models.collaborator import ProjectCollaborator
 from podium.models.event import Event
 from podium.models.login_mail import LoginMail
 from podium.models.project import Project
+from podium.models.rate_limit import RateLimitState
 from podium.models.referral import Referral
 from podium.models.revision import EventRevision
 from podium.models.user import User
@@ -18,6 +19,7 @@ __all__ = [
     "LoginMail",
     "Project",
     "ProjectCollaborator",
+    "RateLimitState",
     "Referral",
     "User",
     "Vote",
