@@ -27,7 +27,9 @@ def parse_address(value: str) -> Address | None:
     """`1.2.3.4`, `1.2.3.4:80`, `::1`, `[::1]:80` → the address; None for anything else."""
     text = value.strip()
     if text.startswith("["):
-        text = text[1:].partition("]")[0]
+        text, closed, _ = text[1:].partition("]")
+        if not closed:
+            return None
     elif text.count(":") == 1:  # IPv4 with a port
         text = text.partition(":")[0]
     try:
