@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from urllib.parse import parse_qs
 from dataclasses import dataclass
 from typing import Any, Self
+from urllib.parse import parse_qs
 
 from pydantic import SecretStr
 from starlette.applications import Starlette
@@ -78,7 +78,9 @@ class FakeTurnstile:
 
     async def _siteverify(self, request: Request) -> JSONResponse:
         # Parsed by hand: Starlette's form parser needs python-multipart, not a dependency here.
-        form = {name: values[-1] for name, values in parse_qs((await request.body()).decode()).items()}
+        form = {
+            name: values[-1] for name, values in parse_qs((await request.body()).decode()).items()
+        }
         with self._lock:
             self._requests.append(SiteverifyRequest(form))
             failure = self._failures.pop(0) if self._failures else None
