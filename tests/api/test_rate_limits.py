@@ -445,3 +445,18 @@ async def test_a_thousand_guesses_behind_an_untrusted_proxy_share_its_address(
     assert max(tried.values()) <= 10
     keys = {row["key"] for row in await db.fetch("SELECT key FROM rate_limits")}
     assert {key for key in keys if key.startswith("join_address:")} == {f"join_address:a:{PROXY}"}
+
+
+async def test_each_worker_purges_limits_at_rest_in_the_background(
+    settings: Settings, db: asyncpg.Pool
+) -> None:
+    from podium.app import create_app
+
+    await db.execute("INSERT INTO rate_limits (key, tat) VALUES ('old', now() - interval '1 s')")
+    app = create_app(settings.model_copy(update={"rate_limit_purge_seconds": 0.05}))
+    async with app.router.lifespan_context(app):
+        for _ in range(100):
+            if await db.fetchval("SELECT count(*) FROM rate_limits") == 0:
+                break
+            await asyncio.sleep(0.05)
+    assert await db.fetchval("SELECT count(*) FROM rate_limits") == 0
