@@ -34,7 +34,9 @@ from podium.database_url import plain_url, sqlalchemy_url
 from podium.db import Database, ormar_database
 from podium.ids import DEVELOPMENT_ID_KEY
 from podium.models import User
+from podium.rate_limit import RateLimit
 from podium.security import TokenType, create_token
+from podium.services.rate_limits import Bucket
 
 TEST_JWT_SECRET = "test-secret-" + "x" * 32
 DB_FIXTURES = {"server_url", "database_url", "app", "client", "db", "make_user", "count_queries"}
@@ -153,6 +155,13 @@ def settings(app_database: tuple[str, PgBouncerMode]) -> Settings:
     return app_settings(url, pgbouncer, TEST_POOL_SIZE)
 
 
+# The tests make events, projects and votes quickly from one address: every limit far above what
+# they do, still checked on every request (tests/api/test_rate_limits.py sets low ones).
+UNLIMITED: dict[str, Any] = {
+    f"rate_limit_{bucket.value}": RateLimit(1_000_000, 60) for bucket in Bucket
+}
+
+
 def app_settings(url: str, pgbouncer: PgBouncerMode, pool_size: int) -> Settings:
     """The settings of an app under test on `url`: development, the tests' secrets."""
     from pydantic import SecretStr
@@ -164,6 +173,7 @@ def app_settings(url: str, pgbouncer: PgBouncerMode, pool_size: int) -> Settings
         jwt_secret=SecretStr(TEST_JWT_SECRET),
         id_key=SecretStr(DEVELOPMENT_ID_KEY),
         database_pool_size=pool_size,
+        **UNLIMITED,
     )
 
 

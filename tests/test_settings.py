@@ -156,3 +156,55 @@ def test_a_configured_secret_is_used_and_nothing_is_written(tmp_path: Path) -> N
     settings = Settings(state_dir=tmp_path, jwt_secret="configured-" + "x" * 30)
     assert settings.jwt_secret_value == "configured-" + "x" * 30
     assert not (tmp_path / "jwt-secret").exists()
+
+
+# --- rate limits and trusted proxies ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "requests", "seconds"),
+    [("30/60s", 30, 60), ("10/10m", 10, 600), ("500/1h", 500, 3600), ("5/h", 5, 3600)],
+)
+def test_a_rate_limit_is_read_from_its_short_form(
+    monkeypatch: pytest.MonkeyPatch, written: str, requests: int, seconds: float
+) -> None:
+    from podium.rate_limit import RateLimit
+
+    monkeypatch.setenv("PODIUM_RATE_LIMIT_VOTES", written)
+    assert Settings().rate_limit_votes == RateLimit(requests, seconds)
+
+
+def test_a_rate_limit_can_be_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PODIUM_RATE_LIMIT_VOTES", "off")
+    assert Settings().rate_limit_votes is None
+
+
+@pytest.mark.parametrize("written", ["30", "30/", "0/60s", "30/60x", "-1/60s", "many"])
+def test_a_malformed_rate_limit_is_refused(monkeypatch: pytest.MonkeyPatch, written: str) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("PODIUM_RATE_LIMIT_VOTES", written)
+    with pytest.raises(ValidationError, match="rate_limit_votes"):
+        Settings()
+
+
+def test_trusted_proxies_are_read_as_cidrs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ipaddress
+
+    monkeypatch.setenv("PODIUM_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1, fd00::/8")
+    assert Settings().trusted_proxies == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("192.0.2.1/32"),
+        ipaddress.ip_network("fd00::/8"),
+    )
+
+
+def test_trusted_proxies_default_to_none_and_refuse_what_is_not_a_network(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pydantic import ValidationError
+
+    assert Settings().trusted_proxies == ()
+    monkeypatch.setenv("PODIUM_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal")
+    with pytest.raises(ValidationError, match="PODIUM_TRUSTED_PROXIES"):
+        Settings()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -32,6 +34,7 @@ from podium.routers import (
     projects,
     users,
 )
+from podium.services.rate_limits import purge_periodically
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +97,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await database.open()
         app.state.database = database
+        purge = (
+            asyncio.create_task(purge_periodically(database, settings.rate_limit_purge_seconds))
+            if settings.rate_limit_purge_seconds
+            else None
+        )
         _freeze_startup_objects()
         try:
             yield
         finally:
+            if purge is not None:
+                purge.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purge
             await database.close()
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the installed package,

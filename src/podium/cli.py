@@ -82,7 +82,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # Production unless told otherwise: a forgotten PODIUM_ENV must not mean insecure defaults.
     env = os.environ.get("PODIUM_ENV", Environment.PRODUCTION)
     # Fail fast, naming the missing variable or the setting, before forking workers.
-    _refuse_an_unsafe_pooler(_settings(env=env))
+    settings = _settings(env=env)
+    _refuse_an_unsafe_pooler(settings)
+    # uvicorn believes X-Forwarded-* from the same proxies as the rate limits do
+    # (podium.http.client_address), and from none when PODIUM_TRUSTED_PROXIES is unset.
+    trusted = args.forwarded_allow_ips or ",".join(map(str, settings.trusted_proxies))
     os.environ["PODIUM_ENV"] = str(env)
     status = workers.serve(
         "podium.app:create_app",
@@ -90,8 +94,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
         log_level="info",
         access_log=not args.no_access_log,
     )
@@ -132,7 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     serve.add_argument("--workers", type=int, default=int(os.environ.get("PODIUM_WORKERS", "1")))
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        help="proxies whose X-Forwarded-* uvicorn believes (default: PODIUM_TRUSTED_PROXIES)",
+    )
     serve.add_argument("--no-access-log", action="store_true")
     serve.set_defaults(run=cmd_serve)
 

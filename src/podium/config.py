@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import os
 import secrets
 import time
@@ -15,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from podium.database_url import is_postgres_url, plain_url, sqlalchemy_url
+from podium.rate_limit import RateLimit, RateLimitSetting
 
 # Where a browser app runs in development (Vite's and SvelteKit's default port).
 DEVELOPMENT_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
@@ -87,6 +89,34 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 1_000_000
 
+    # Rate limits (docs/security-limits.md), shared by every worker and instance through the
+    # rate_limits table; each `N/<window>` or `off`. Keyed on the caller's account, or on the
+    # client address where there is none yet; sized for 500 people behind one venue NAT.
+    rate_limit_signup: RateLimitSetting = RateLimit(500, 3600)  # per client address
+    rate_limit_login: RateLimitSetting = RateLimit(500, 3600)  # per client address
+    rate_limit_verify: RateLimitSetting = RateLimit(1000, 3600)  # per client address
+    rate_limit_event_create: RateLimitSetting = RateLimit(20, 3600)
+    rate_limit_project_create: RateLimitSetting = RateLimit(30, 3600)
+    rate_limit_votes: RateLimitSetting = RateLimit(30, 60)
+    rate_limit_edits: RateLimitSetting = RateLimit(120, 600)
+    # Wrong (or unusable) join codes, per account and per client address.
+    rate_limit_join_user: RateLimitSetting = RateLimit(10, 600)
+    rate_limit_join_address: RateLimitSetting = RateLimit(100, 600)
+    # Rows of limits at rest are deleted this often by each worker (0: never).
+    rate_limit_purge_seconds: float = Field(default=600.0, ge=0)
+    # Reverse proxies (CIDRs, comma-separated) whose X-Forwarded-For is believed; unset: the
+    # socket's peer is the client.
+    trusted_proxies: Annotated[
+        tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...], NoDecode
+    ] = ()
+
+    # Sign-up checks: Cloudflare Turnstile when a secret is set (the token in X-Turnstile-Token).
+    turnstile_secret: SecretStr | None = None
+    turnstile_verify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+    turnstile_timeout: float = Field(default=5.0, gt=0)
+    # When siteverify cannot be reached: refuse the sign-up (false, the default) or let it in.
+    turnstile_fail_open: bool = False
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str | None) -> str | None:
@@ -101,6 +131,19 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            try:
+                return tuple(ipaddress.ip_network(part, strict=False) for part in parts)
+            except ValueError as exc:
+                raise ValueError(
+                    f"PODIUM_TRUSTED_PROXIES: {exc} (write CIDRs, comma-separated)"
+                ) from None
         return value
 
     @field_validator("cors_origins")

@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     CORS_REFUSED = "cors_refused"
     DATABASE_UNAVAILABLE = "database_unavailable"
     DEMO_REQUIRED = "demo_required"
+    DISPOSABLE_EMAIL = "disposable_email"
     EMAIL_CHANGE_NOT_SUPPORTED = "email_change_not_supported"
     EMAIL_TAKEN = "email_taken"
     EVENT_NOT_EMPTY = "event_not_empty"
@@ -54,6 +55,7 @@ class ErrorCode(StrEnum):
     OWNS_EVENTS = "owns_events"
     PHASE_FIELDS_CONFLICT = "phase_fields_conflict"
     PROJECT_NOT_IN_EVENT = "project_not_in_event"
+    RATE_LIMITED = "rate_limited"
     REQUEST_TIMEOUT = "request_timeout"
     REQUEST_TOO_LARGE = "request_too_large"
     REVIEW_SERVICE_FAILED = "review_service_failed"
@@ -61,6 +63,8 @@ class ErrorCode(StrEnum):
     SLUG_TAKEN = "slug_taken"
     SUBMISSIONS_CLOSED = "submissions_closed"
     TOO_MANY_LOGIN_REQUESTS = "too_many_login_requests"
+    TURNSTILE_FAILED = "turnstile_failed"
+    TURNSTILE_UNAVAILABLE = "turnstile_unavailable"
     UNAUTHORIZED = "unauthorized"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     USER_NOT_FOUND = "user_not_found"
@@ -265,18 +269,19 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflicts with existing data",
         413: "Request body too large",
         422: "The request is malformed",
-        429: "Too many requests",
+        429: "Too many requests: a rate limit (docs/security-limits.md)",
         502: "An upstream service failed",
         503: "A dependency is unavailable (the database, or the request ran past its deadline)",
     }
     responses: dict[int | str, dict[str, Any]] = {
         status: {"model": ErrorBody, "description": descriptions[status]} for status in statuses
     }
-    if 503 in responses:
-        responses[503]["headers"] = {
-            "Retry-After": {
-                "description": "Seconds to wait before trying again",
-                "schema": {"type": "integer"},
+    for status in (429, 503):
+        if status in responses:
+            responses[status]["headers"] = {
+                "Retry-After": {
+                    "description": "Seconds to wait before trying again",
+                    "schema": {"type": "integer"},
+                }
             }
-        }
     return responses

@@ -102,7 +102,7 @@ async def test_joining_requires_a_token(client: httpx.AsyncClient, make_user: Ma
     assert_error(response, 401, "unauthorized")
 
 
-async def test_non_attendee_cannot_join(
+async def test_non_attendee_cannot_join_and_learns_nothing_of_the_code(
     client: httpx.AsyncClient, make_user: MakeUser, db: asyncpg.Pool
 ) -> None:
     ada, stranger, organiser = await make_user(), await make_user(), await make_user()
@@ -114,7 +114,12 @@ async def test_non_attendee_cannot_join(
         response = await client.post(
             "/projects/join", params={"join_code": "RVR7K2"}, headers=auth_headers(user)
         )
-        assert_error(response, 403, "not_attending")
+        wrong = await client.post(
+            "/projects/join", params={"join_code": "NOSUCH"}, headers=auth_headers(user)
+        )
+        # A real code of an event they do not attend answers exactly as a wrong one (#15).
+        assert_error(response, 404, "not_found")
+        assert response.json() == wrong.json()
     assert await db.fetchval("SELECT count(*) FROM project_collaborators") == 0
 
 
@@ -131,7 +136,7 @@ async def test_attendee_of_another_event_cannot_join(
         "/projects/join", params={"join_code": "RVR7K2"}, headers=auth_headers(grace)
     )
 
-    assert_error(response, 403, "not_attending")
+    assert_error(response, 404, "not_found")
 
 
 async def test_owner_cannot_join_their_own_project(

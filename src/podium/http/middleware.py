@@ -17,7 +17,13 @@ from podium.http.spec_paths import spec_paths
 
 # What a browser app sends and needs to read. No credentials: the API takes bearer tokens in
 # `Authorization`, never cookies, so `Access-Control-Allow-Credentials` stays off.
-CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", "If-None-Match", "X-Request-ID")
+CORS_REQUEST_HEADERS = (
+    "Authorization",
+    "Content-Type",
+    "If-None-Match",
+    "X-Request-ID",
+    "X-Turnstile-Token",
+)
 CORS_EXPOSED_HEADERS = ("Retry-After", "ETag", "Location", "X-Request-ID")
 CORS_MAX_AGE_SECONDS = 600
 

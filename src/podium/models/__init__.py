@@ -7,6 +7,7 @@ from podium.models.event import Event
 from podium.models.login_link import LoginLink
 from podium.models.login_mail import LoginMail
 from podium.models.project import Project
+from podium.models.rate_limit import RateLimitState
 from podium.models.referral import Referral
 from podium.models.revision import EventRevision
 from podium.models.revoked_token import RevokedToken
@@ -21,6 +22,7 @@ __all__ = [
     "LoginMail",
     "Project",
     "ProjectCollaborator",
+    "RateLimitState",
     "Referral",
     "RevokedToken",
     "User",

@@ -8,18 +8,21 @@ from fastapi import Query
 
 from podium.deps import CurrentSession, CurrentUser, Db, SettingsDep
 from podium.errors import error_responses
+from podium.http.rate_limits import per_address
 from podium.routers import api_router
 from podium.schemas.auth import LoginRequest, LoginRequested, RedirectPath, Session
 from podium.schemas.users import UserPrivate
 from podium.services import auth as auth_service
 from podium.services import sessions as sessions_service
+from podium.services.rate_limits import Bucket
 
 router = api_router(tags=["auth"])
 
 _login_responses = error_responses(404, 422, 429, 502, 503)
 _login_responses[429]["headers"] = {
     "Retry-After": {
-        "description": "Seconds until another login email may be requested",
+        "description": "Seconds until another login email may be requested (for this address, "
+        "or from this network)",
         "schema": {"type": "integer"},
     }
 }
@@ -30,6 +33,7 @@ _login_responses[429]["headers"] = {
     response_model=LoginRequested,
     status_code=202,
     responses=_login_responses,
+    dependencies=[per_address(Bucket.LOGIN)],
 )
 async def request_login(
     body: LoginRequest,
@@ -45,7 +49,12 @@ async def request_login(
     return LoginRequested(expires_in_minutes=settings.magic_link_minutes)
 
 
-@router.get("/verify", response_model=Session, responses=error_responses(401, 422, 503))
+@router.get(
+    "/verify",
+    response_model=Session,
+    responses=error_responses(401, 422, 429, 503),
+    dependencies=[per_address(Bucket.VERIFY)],
+)
 async def verify_login(
     settings: SettingsDep,
     db: Db,

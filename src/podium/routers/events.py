@@ -6,9 +6,19 @@ from typing import Annotated
 
 from fastapi import Query, Request, Response
 
-from podium.deps import CurrentUser, Db, EventPathId, OwnedEvent, ViewerDep, database_of, viewer_of
+from podium.deps import (
+    CurrentUser,
+    Db,
+    EventPathId,
+    OwnedEvent,
+    SettingsDep,
+    ViewerDep,
+    database_of,
+    viewer_of,
+)
 from podium.errors import conditional_responses, error_responses
 from podium.http import conditional
+from podium.http.rate_limits import ClientAddress, per_user
 from podium.routers import api_router
 from podium.schemas.events import (
     EventCreate,
@@ -21,7 +31,8 @@ from podium.schemas.events import (
     VotesCast,
 )
 from podium.services import events as service
-from podium.services import voting
+from podium.services import rate_limits, voting
+from podium.services.rate_limits import Bucket
 
 router = api_router(prefix="/events", tags=["events"])
 
@@ -30,7 +41,8 @@ router = api_router(prefix="/events", tags=["events"])
     "/",
     response_model=EventPrivate,
     status_code=201,
-    responses=error_responses(401, 409, 422, 503),
+    responses=error_responses(401, 409, 422, 429, 503),
+    dependencies=[per_user(Bucket.EVENT_CREATE)],
 )
 async def create_event(body: EventCreate, user: CurrentUser, db: Db) -> EventPrivate:
     """Create an event owned by the caller (who does not attend it until they join by code)."""
@@ -54,10 +66,12 @@ async def get_event_id_by_slug(slug: str, db: Db, viewer: ViewerDep) -> EventIdO
     "/attend",
     response_model=EventPublic,
     status_code=200,
-    responses=error_responses(401, 404, 409, 422, 503),
+    responses=error_responses(401, 404, 409, 422, 429, 503),
 )
 async def attend_event(
     user: CurrentUser,
+    settings: SettingsDep,
+    address: ClientAddress,
     join_code: Annotated[
         str, Query(min_length=1, max_length=32, description="The event's join code, any case")
     ],
@@ -66,8 +80,12 @@ async def attend_event(
         str, Query(max_length=500, description="How did you hear about this event?")
     ] = "",
 ) -> EventPublic:
-    """Join the event with this join code; answers with the event joined."""
-    async with db.transaction() as tx:
+    """Join the event with this join code; answers with the event joined.
+
+    Wrong codes are limited per account and per network (429 past the limit).
+    """
+    attempt = rate_limits.join_code_attempt(db, settings, user.pk, address)
+    async with attempt, db.transaction() as tx:
         return await service.attend_event(tx, user, join_code, referral)
 
 
@@ -75,7 +93,8 @@ async def attend_event(
     "/vote",
     response_model=VotesCast,
     status_code=201,
-    responses=error_responses(400, 401, 403, 404, 409, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 409, 422, 429, 503),
+    dependencies=[per_user(Bucket.VOTES)],
 )
 async def cast_votes(body: VoteRequest, user: CurrentUser, db: Db) -> VotesCast:
     """Vote for projects of an event, all or none."""
@@ -105,7 +124,8 @@ async def get_event(event_id: EventPathId, request: Request) -> Response:
 @router.put(
     "/{event_id}",
     response_model=EventPrivate,
-    responses=error_responses(401, 403, 404, 409, 422, 503),
+    responses=error_responses(401, 403, 404, 409, 422, 429, 503),
+    dependencies=[per_user(Bucket.EDITS)],
 )
 async def update_event(body: EventUpdate, event: OwnedEvent, db: Db) -> EventPrivate:
     """Change an event's fields (those left out keep their value), its phase too; owner only."""

@@ -10,6 +10,7 @@ from fastapi import Query, Request, Response
 from podium.deps import CurrentUser, Db, PathEvent, PathProject, SettingsDep, viewer_of
 from podium.errors import conditional_responses, error_responses
 from podium.http import conditional
+from podium.http.rate_limits import ClientAddress, per_user
 from podium.routers import api_router
 from podium.schemas.projects import (
     ProjectCheck,
@@ -19,8 +20,9 @@ from podium.schemas.projects import (
     ProjectPublic,
     ProjectUpdate,
 )
-from podium.services import leaderboard, phases, review
+from podium.services import leaderboard, phases, rate_limits, review
 from podium.services import projects as service
+from podium.services.rate_limits import Bucket
 
 router = api_router(tags=["projects"])
 
@@ -69,7 +71,8 @@ async def list_my_projects(user: CurrentUser, db: Db) -> list[ProjectPrivate]:
     "/projects/",
     response_model=ProjectPrivate,
     status_code=201,
-    responses=error_responses(400, 401, 403, 404, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 429, 503),
+    dependencies=[per_user(Bucket.PROJECT_CREATE)],
 )
 async def create_project(body: ProjectCreate, user: CurrentUser, db: Db) -> ProjectPrivate:
     """Submit a project to an event the caller attends, while its phase takes submissions."""
@@ -80,15 +83,22 @@ async def create_project(body: ProjectCreate, user: CurrentUser, db: Db) -> Proj
 @router.post(
     "/projects/join",
     response_model=ProjectPrivate,
-    responses=error_responses(401, 403, 404, 409, 422, 503),
+    responses=error_responses(401, 403, 404, 409, 422, 429, 503),
 )
 async def join_project(
     join_code: Annotated[str, Query(min_length=1, max_length=64)],
     user: CurrentUser,
     db: Db,
+    settings: SettingsDep,
+    address: ClientAddress,
 ) -> ProjectPrivate:
-    """Join a project as a collaborator with its join code (case-insensitive)."""
-    async with db.transaction() as tx:
+    """Join a project as a collaborator with its join code (case-insensitive).
+
+    A code of an event the caller does not attend answers as a wrong one (404); wrong codes are
+    limited per account and per network (429 past the limit).
+    """
+    attempt = rate_limits.join_code_attempt(db, settings, user.pk, address)
+    async with attempt, db.transaction() as tx:
         return await service.join_project(tx, user, join_code)
 
 
@@ -138,7 +148,8 @@ async def get_project(project: PathProject, db: Db, request: Request) -> Respons
 @router.put(
     "/projects/{project_id}",
     response_model=ProjectPrivate,
-    responses=error_responses(400, 401, 403, 404, 422, 503),
+    responses=error_responses(400, 401, 403, 404, 422, 429, 503),
+    dependencies=[per_user(Bucket.EDITS)],
 )
 async def update_project(
     user: CurrentUser, project: PathProject, body: ProjectUpdate, db: Db

@@ -23,6 +23,7 @@ from podium.security import (
     read_token,
 )
 from podium.services.mail import MailNotConfigured, MailProviderFailed, send_login_link
+from podium.services.signup_checks import refuse_disposable
 
 
 def login_link(settings: Settings, token: str, redirect: str | None) -> str:
@@ -39,6 +40,7 @@ async def request_login(db: Database, settings: Settings, email: str, redirect: 
     with no transaction or lock held (a slow provider must not hold database connections);
     a mail that was not sent gives its slot back.
     """
+    refuse_disposable(email)
     user = await rows.one_by(db, User, "email", email)
     if user is None:
         raise ApiError(404, ErrorCode.USER_NOT_FOUND, "no account uses this email; sign up first")

@@ -27,7 +27,11 @@ from podium.schemas.events import (
 )
 from podium.services import phases
 from podium.services.access import max_votes_per_user
-from podium.services.join_codes import normalise_join_code, with_unique_join_code
+from podium.services.join_codes import (
+    WrongJoinCode,
+    normalise_join_code,
+    with_unique_join_code,
+)
 
 SLUG_MAX_LENGTH = 50
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -195,7 +199,7 @@ async def attend_event(tx: Transaction, user: User, join_code: str, referral: st
     # Locked (FOR SHARE): the event can neither be deleted nor go back to draft meanwhile.
     event = await event_rows.joinable_locked(tx, code) if code is not None else None
     if event is None or event["phase"] == Phase.DRAFT:
-        raise ApiError(404, ErrorCode.NOT_FOUND, "no event has this join code")
+        raise WrongJoinCode("event")
     event_id = event["id"]
     if not await members.attend(tx, event_id, user.pk):
         raise conflict(ErrorCode.ALREADY_ATTENDING, "you already attend this event")

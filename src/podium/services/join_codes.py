@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from podium.db import Transaction, violation
+from podium.errors import ApiError, ErrorCode
 from podium.models.constraints import JOIN_CODE_PATTERN, Constraint
 from podium.queries import IntegrityError
 
@@ -62,3 +63,11 @@ async def with_unique_join_code(
             if violation(exc).constraint != constraint:
                 raise
     raise JoinCodesExhausted(f"no free join code after {attempts} attempts")
+
+
+class WrongJoinCode(ApiError):
+    """A join code that is nobody's, or not one this caller may use: one answer for both, so a
+    guesser learns nothing from it, and the attempt counts against the join-code limits."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(404, ErrorCode.NOT_FOUND, f"no {what} has this join code")

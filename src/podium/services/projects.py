@@ -20,7 +20,11 @@ from podium.schemas.projects import (
 )
 from podium.services import leaderboard, phases
 from podium.services.access import is_attendee
-from podium.services.join_codes import normalise_join_code, with_unique_join_code
+from podium.services.join_codes import (
+    WrongJoinCode,
+    normalise_join_code,
+    with_unique_join_code,
+)
 
 
 def _require_project_owner(project: Project, user: User) -> None:
@@ -131,13 +135,11 @@ async def join_project(tx: Transaction, user: User, join_code: str) -> ProjectPr
     """Add the caller as a collaborator of the project with this join code."""
     code = normalise_join_code(join_code)
     project = await rows.one_by(tx, Project, "join_code", code) if code else None
-    if project is None:
-        raise not_found("project with this join code")
+    # A real code of an event the caller does not attend answers as a wrong one (and counts
+    # against the join-code limits): only an attendee may learn that the code exists.
+    if project is None or not await is_attendee(tx, project.event.pk, user.pk):
+        raise WrongJoinCode("project")
     await _event_open_for_projects(tx, "id", project.event.pk)
-    if not await is_attendee(tx, project.event.pk, user.pk):
-        raise ApiError(
-            403, ErrorCode.NOT_ATTENDING, "you must attend the project's event to join the project"
-        )
     already = conflict(ErrorCode.ALREADY_MEMBER, "you are already a member of this project")
     if project.owner.pk == user.pk:
         raise already
@@ -149,6 +151,6 @@ async def join_project(tx: Transaction, user: User, join_code: str) -> ProjectPr
         if sqlstate == SqlState.UNIQUE_VIOLATION:
             raise already from None
         if sqlstate == SqlState.FOREIGN_KEY_VIOLATION:
-            raise not_found("project with this join code") from None
+            raise WrongJoinCode("project") from None  # deleted meanwhile
         raise
     return await _private(tx, project.pk)
