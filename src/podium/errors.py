@@ -38,6 +38,8 @@ class ErrorCode(StrEnum):
     INVALID_CURSOR = "invalid_cursor"
     INVALID_TOKEN = "invalid_token"
     LEADERBOARD_DISABLED = "leaderboard_disabled"
+    LINK_CHECKS_OFF = "link_checks_off"
+    LINK_CHECK_TOO_SOON = "link_check_too_soon"
     MAIL_NOT_CONFIGURED = "mail_not_configured"
     MAIL_PROVIDER_FAILED = "mail_provider_failed"
     MALFORMED_BODY = "malformed_body"
