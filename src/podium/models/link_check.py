@@ -35,7 +35,9 @@ class LinkCheck(ormar.Model):
     )
 
     project_id: uuid.UUID = NativeUUID(primary_key=True)
-    status: str = ormar.String(max_length=16, default="pending", server_default="pending")
+    status: str = ormar.String(
+        max_length=16, default="pending", server_default="pending", nullable=False
+    )
     reasons: Any = JSONB(nullable=False, server_default=sqlalchemy.text("'[]'::jsonb"))
     # When the last check finished (kept while a new one is pending).
     checked_at: datetime | None = ormar.DateTime(timezone=True, nullable=True)
