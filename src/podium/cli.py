@@ -17,7 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from podium import migrate, pooler, workers
-from podium.config import Environment, MissingSecretError, Settings
+from podium.config import Environment, LinkCheckMode, MissingSecretError, Settings
 
 log = logging.getLogger("podium")
 
@@ -66,7 +66,9 @@ def cmd_dev(args: argparse.Namespace) -> None:
     from podium.dev import demo
 
     with _database_url(Path(args.data_dir)) as url:
-        settings = _settings(env=Environment.DEVELOPMENT, database_url=url)
+        # One process in development: it runs the link checks itself unless told otherwise.
+        link_checks = os.environ.get("PODIUM_LINK_CHECKS", LinkCheckMode.INLINE)
+        settings = _settings(env=Environment.DEVELOPMENT, database_url=url, link_checks=link_checks)
         assert settings.database_url is not None
         migrate.upgrade(settings.database_url)
         base = f"http://{args.host}:{args.port}"
@@ -110,8 +112,6 @@ def _refuse_an_unsafe_pooler(settings: Settings) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    from podium.config import LinkCheckMode
-
     # Production unless told otherwise, as `podium serve` (the test allow-list is refused there).
     settings = _settings(env=os.environ.get("PODIUM_ENV", Environment.PRODUCTION))
     if settings.database_url is None:

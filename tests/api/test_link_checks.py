@@ -23,9 +23,9 @@ async def arranged(make_user: MakeUser) -> tuple[User, User, Event, Project]:
     return organiser, owner, event, project
 
 
-def recheck(client: httpx.AsyncClient, project: Project, user: User | None) -> httpx.Response:
+async def recheck(client: httpx.AsyncClient, project: Project, user: User | None) -> httpx.Response:
     headers = auth_headers(user) if user is not None else {}
-    return client.post(f"/projects/{pid(project)}/link-check", headers=headers)  # type: ignore[return-value]
+    return await client.post(f"/projects/{pid(project)}/link-check", headers=headers)
 
 
 async def test_the_owner_asks_for_a_check_and_it_is_queued(
@@ -58,8 +58,8 @@ async def test_a_recheck_of_a_finished_check_starts_a_new_generation(
     await recheck(client, project, owner)
     await db.execute(
         "UPDATE link_checks SET status = 'invalid', checked_at = now(), next_attempt_at = NULL, "
-        "requested_at = now() - interval '2 minutes', reasons = '[{\"link\": \"repo\", "
-        "\"code\": \"repo_not_found\", \"severity\": \"invalid\", \"message\": \"gone\"}]'"
+        'requested_at = now() - interval \'2 minutes\', reasons = \'[{"link": "repo", '
+        '"code": "repo_not_found", "severity": "invalid", "message": "gone"}]\''
     )
     shown = await client.get(f"/projects/{pid(project)}/link-check", headers=auth_headers(owner))
     assert shown.json()["reasons"][0]["code"] == "repo_not_found"

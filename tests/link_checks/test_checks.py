@@ -17,10 +17,10 @@ from tests.link_checks.support import fetcher_for, itch_url
 
 
 async def check(
-    fake: FakeLinks, repo: str, demo: str, *, token: bool = False, timeout: float = 2.0
+    fake: FakeLinks, repo: str, demo: str, *, token: bool = False, limit: float = 2.0
 ) -> Outcome:
     github = GitHub(fake.url, fake.token if token else None)
-    async with fetcher_for(fake, timeout=timeout) as fetcher:
+    async with fetcher_for(fake, timeout=limit) as fetcher:
         return await check_links(fetcher, github, repo, demo)
 
 
@@ -76,7 +76,7 @@ async def test_a_slow_demo_is_a_transient_warning(fake: FakeLinks) -> None:
     fake.repo("ada", "rover")
     fake.page("/slow", "late", delay=3.0)
 
-    outcome = await check(fake, "https://github.com/ada/rover", fake.url + "/slow", timeout=0.5)
+    outcome = await check(fake, "https://github.com/ada/rover", fake.url + "/slow", limit=0.5)
 
     assert outcome.status is Status.WARNING
     assert codes(outcome) == [("demo", "timeout")]
@@ -146,9 +146,7 @@ async def test_a_repo_elsewhere_than_github_is_checked_as_a_page(fake: FakeLinks
         ("https://github.com.evil.example/ada/rover", None),
     ],
 )
-def test_reads_owner_and_repo_from_github_urls(
-    url: str, expected: tuple[str, str] | None
-) -> None:
+def test_reads_owner_and_repo_from_github_urls(url: str, expected: tuple[str, str] | None) -> None:
     assert github_repository(url) == expected
 
 

@@ -168,9 +168,7 @@ async def test_two_runners_never_check_one_job_at_once(
     for n in range(12):
         # Each demo takes a while, so both runners are busy at the same time.
         fake.page(f"/demo/{n}", "ok", delay=0.2)
-        projects.append(
-            await queued_project(ada, event, app, repo="", demo=f"{fake.url}/demo/{n}")
-        )
+        projects.append(await queued_project(ada, event, app, repo="", demo=f"{fake.url}/demo/{n}"))
     config = config_for(fake, batch=3)
 
     async def drain() -> list[str]:
@@ -235,7 +233,9 @@ async def test_a_transient_failure_is_retried_with_backoff_then_succeeds(
     # Not due before its time.
     assert (await runner.run_once(database(app), config_for(fake))).taken == 0
 
-    await db.execute("UPDATE link_checks SET next_attempt_at = now() WHERE project_id = $1", project.pk)
+    await db.execute(
+        "UPDATE link_checks SET next_attempt_at = now() WHERE project_id = $1", project.pk
+    )
     second = await runner.run_once(database(app), config_for(fake))
 
     assert second.finished == [str(project.pk)]
@@ -250,7 +250,11 @@ async def test_retries_are_bounded_and_the_last_attempt_reports_a_warning(
     fake.repo("ada", "rover")
     fake.page("/down", "maintenance", status=503)
     project = await queued_project(
-        ada, await make_event(ada), app, repo="https://github.com/ada/rover", demo=fake.url + "/down"
+        ada,
+        await make_event(ada),
+        app,
+        repo="https://github.com/ada/rover",
+        demo=fake.url + "/down",
     )
     config = config_for(fake, max_attempts=3)
 
@@ -278,7 +282,9 @@ async def test_links_changed_during_a_check_leave_the_job_due_for_the_new_links(
 
     async def change_links_meanwhile() -> None:
         await asyncio.sleep(0.2)  # the runner is fetching /old
-        await db.execute("UPDATE projects SET demo = $1 WHERE id = $2", fake.url + "/new", project.pk)
+        await db.execute(
+            "UPDATE projects SET demo = $1 WHERE id = $2", fake.url + "/new", project.pk
+        )
         async with database(app).transaction() as tx:
             await queue.enqueue(tx, project.pk)
 
