@@ -154,6 +154,8 @@ class Fetcher:
             same_origin = (url.scheme, url.host, url.port) == origin
             sent = headers if same_origin else {}
             try:
+                # No cookie set by one hop goes along to the next: a check is not a visit.
+                self._client.cookies.clear()
                 async with self._client.stream("GET", url, headers=sent) as response:
                     location = response.headers.get("location")
                     if response.status_code in _REDIRECTS and location:
