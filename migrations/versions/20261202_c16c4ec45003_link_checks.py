@@ -69,7 +69,9 @@ def upgrade() -> None:
         ),
         sa.Column("locked_until", sa.DateTime(timezone=True), autoincrement=False, nullable=True),
         sa.Column("lease", sa.UUID(), autoincrement=False, nullable=True),
-        sa.Column("attempts", sa.Integer(), server_default="0", autoincrement=False, nullable=False),
+        sa.Column(
+            "attempts", sa.Integer(), server_default="0", autoincrement=False, nullable=False
+        ),
         sa.Column(
             "generation", sa.BigInteger(), server_default="1", autoincrement=False, nullable=False
         ),
