@@ -111,6 +111,12 @@ async def test_changing_a_link_queues_a_check_and_other_edits_do_not(
         url, json=edit(event, demo="https://rover2.example.com"), headers=auth_headers(ada)
     )
     changed = await check_row(db, project_id)
+    new_repo = await client.put(
+        url,
+        json=edit(event, demo="https://rover2.example.com", repo="https://github.com/ada/rover2"),
+        headers=auth_headers(ada),
+    )
+    repo_changed = await check_row(db, project_id)
 
     assert renamed.status_code == relinked.status_code == 200
     assert unchanged is not None and changed is not None
@@ -118,6 +124,8 @@ async def test_changing_a_link_queues_a_check_and_other_edits_do_not(
     assert unchanged["next_attempt_at"] is None
     assert (changed["status"], changed["generation"]) == ("pending", 2)
     assert changed["next_attempt_at"] is not None
+    assert new_repo.status_code == 200 and repo_changed is not None
+    assert repo_changed["generation"] == 3
 
 
 # --- the runner ---------------------------------------------------------------------------
