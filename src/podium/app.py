@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.routing import BaseRoute
 
-from podium.config import Settings
+from podium.config import LinkCheckMode, Settings
 from podium.db import Database, Timeouts
 from podium.errors import install_error_handlers
 from podium.http import log_redaction
@@ -104,7 +104,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         _freeze_startup_objects()
         try:
-            yield
+            # The link checks stop before the pool they use closes.
+            async with _inline_link_checks(settings, database):
+                yield
         finally:
             if purge is not None:
                 purge.cancel()
@@ -148,6 +150,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gzip_level=GZIP_LEVEL,
     )
     return app
+
+
+# How long shutdown waits for the link checks in flight (their leases free them otherwise).
+LINK_CHECKS_SHUTDOWN_SECONDS = 5.0
+
+
+@asynccontextmanager
+async def _inline_link_checks(settings: Settings, database: Database) -> AsyncIterator[None]:
+    """With PODIUM_LINK_CHECKS=inline, this process runs the link-check queue too."""
+    if settings.link_checks is not LinkCheckMode.INLINE:
+        yield
+        return
+    from podium.link_checks import runner
+
+    stop = asyncio.Event()
+    config = runner.RunnerConfig.from_settings(settings)
+    task = asyncio.create_task(runner.run_forever(database, config, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        try:
+            await asyncio.wait_for(task, LINK_CHECKS_SHUTDOWN_SECONDS)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def _docs_routes_last(app: FastAPI) -> None:

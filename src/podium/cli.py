@@ -1,4 +1,5 @@
-"""`podium` command: dev (embedded database + demo data), serve (production), migrate."""
+"""`podium` command: dev (embedded database + demo data), serve (production), worker (the
+link checks), migrate."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from podium import migrate, pooler, workers
-from podium.config import Environment, MissingSecretError, Settings
+from podium.config import Environment, LinkCheckMode, MissingSecretError, Settings
 
 log = logging.getLogger("podium")
 
@@ -65,7 +66,9 @@ def cmd_dev(args: argparse.Namespace) -> None:
     from podium.dev import demo
 
     with _database_url(Path(args.data_dir)) as url:
-        settings = _settings(env=Environment.DEVELOPMENT, database_url=url)
+        # One process in development: it runs the link checks itself unless told otherwise.
+        link_checks = os.environ.get("PODIUM_LINK_CHECKS", LinkCheckMode.INLINE)
+        settings = _settings(env=Environment.DEVELOPMENT, database_url=url, link_checks=link_checks)
         assert settings.database_url is not None
         migrate.upgrade(settings.database_url)
         base = f"http://{args.host}:{args.port}"
@@ -112,6 +115,33 @@ def _refuse_an_unsafe_pooler(settings: Settings) -> None:
         raise SystemExit(f"podium: {reason}")
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    # Production unless told otherwise, as `podium serve` (the test allow-list is refused there).
+    settings = _settings(env=os.environ.get("PODIUM_ENV", Environment.PRODUCTION))
+    if settings.database_url is None:
+        raise SystemExit("podium: DATABASE_URL is not set")
+    if settings.link_checks is LinkCheckMode.OFF:
+        raise SystemExit("podium: PODIUM_LINK_CHECKS is off: there is nothing to run")
+    asyncio.run(_run_worker(settings, args.concurrency))
+
+
+async def _run_worker(settings: Settings, concurrency: int) -> None:
+    from podium.link_checks import runner
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Finish the checks in flight, then stop (a job cut off is freed by its lease anyway).
+        loop.add_signal_handler(signum, stop.set)
+    database = runner.database_for(settings, size=max(2, concurrency))
+    await database.open()
+    try:
+        config = runner.RunnerConfig.from_settings(settings, batch=concurrency)
+        await runner.run_forever(database, config, stop)
+    finally:
+        await database.close()
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     if not os.environ.get("DATABASE_URL") and not args.embedded:
         raise SystemExit("podium: DATABASE_URL is not set (or pass --embedded)")
@@ -143,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--no-access-log", action="store_true")
     serve.set_defaults(run=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run the project link checks (DATABASE_URL)")
+    worker.add_argument(
+        "--concurrency", type=int, default=4, help="link checks run at once (default 4)"
+    )
+    worker.set_defaults(run=cmd_worker)
 
     mig = commands.add_parser("migrate", help="apply Alembic migrations to DATABASE_URL")
     mig.add_argument("revision", nargs="?", default="head")

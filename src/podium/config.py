@@ -41,6 +41,18 @@ class PgBouncerMode(StrEnum):
     TRANSACTION = "transaction"
 
 
+class LinkCheckMode(StrEnum):
+    """Who runs the project link checks (`PODIUM_LINK_CHECKS`, docs/link-checks.md).
+
+    `off`: no check is queued. `worker`: checks are queued and `podium worker` runs them.
+    `inline`: queued, and every `podium serve` (or `podium dev`) process runs them as well.
+    """
+
+    OFF = "off"
+    WORKER = "worker"
+    INLINE = "inline"
+
+
 class MissingSecretError(RuntimeError):
     """A secret that production needs is not set; the message names the variable."""
 
@@ -116,6 +128,17 @@ class Settings(BaseSettings):
     turnstile_timeout: float = Field(default=5.0, gt=0)
     # When siteverify cannot be reached: refuse the sign-up (false, the default) or let it in.
     turnstile_fail_open: bool = False
+    # Project link checks (docs/link-checks.md).
+    link_checks: LinkCheckMode = LinkCheckMode.WORKER
+    github_api_url: str = "https://api.github.com"
+    github_token: SecretStr | None = None
+    # `ip:port` pairs the link checker may reach although they are not public addresses: for
+    # the tests' loopback fakes only; refused in production.
+    link_check_allow_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    link_check_timeout: float = Field(default=10.0, gt=0)
+    link_check_max_attempts: int = Field(default=3, ge=1)
+    link_check_retry_seconds: float = Field(default=60.0, ge=0)
+    link_check_recheck_seconds: int = Field(default=60, ge=0)
 
     @field_validator("database_url")
     @classmethod
@@ -145,6 +168,28 @@ class Settings(BaseSettings):
                     f"PODIUM_TRUSTED_PROXIES: {exc} (write CIDRs, comma-separated)"
                 ) from None
         return value
+
+    @field_validator("link_check_allow_hosts", mode="before")
+    @classmethod
+    def _split_allow_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("link_check_allow_hosts")
+    @classmethod
+    def _allow_hosts_are_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from podium.link_checks.guard import parse_allowed
+
+        parse_allowed(value)  # raises ValueError naming the bad entry
+        return value
+
+    @model_validator(mode="after")
+    def _no_ssrf_exemption_in_production(self) -> Settings:
+        if self.is_production and self.link_check_allow_hosts:
+            # The exemption lets the link checker reach private addresses: tests only.
+            raise ValueError("PODIUM_LINK_CHECK_ALLOW_HOSTS must not be set in production")
+        return self
 
     @field_validator("cors_origins")
     @classmethod

@@ -39,6 +39,8 @@ class ErrorCode(StrEnum):
     INVALID_CURSOR = "invalid_cursor"
     INVALID_TOKEN = "invalid_token"
     LEADERBOARD_DISABLED = "leaderboard_disabled"
+    LINK_CHECKS_OFF = "link_checks_off"
+    LINK_CHECK_TOO_SOON = "link_check_too_soon"
     LINK_SUPERSEDED = "link_superseded"
     LINK_USED = "link_used"
     MAIL_NOT_CONFIGURED = "mail_not_configured"

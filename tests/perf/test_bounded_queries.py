@@ -38,6 +38,8 @@ BOUNDED_LISTS = {
     # Not capped by a rule: a project's collaborators are a hackathon team (joining needs the
     # project's join code); docs/performance.md lists it among the open points.
     "get_project": "one project's collaborators (its team)",
+    # podium.link_checks.checks: each checked link (repo, demo) gives one reason at most.
+    "get_link_check": "one project's link-check reasons, at most one per checked link (2)",
 }
 
 

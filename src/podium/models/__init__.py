@@ -4,6 +4,7 @@ from podium.models import quarantine as quarantine  # the backfill's tables
 from podium.models.attendee import EventAttendee
 from podium.models.collaborator import ProjectCollaborator
 from podium.models.event import Event
+from podium.models.link_check import LinkCheck
 from podium.models.login_link import LoginLink
 from podium.models.login_mail import LoginMail
 from podium.models.project import Project
@@ -18,6 +19,7 @@ __all__ = [
     "Event",
     "EventAttendee",
     "EventRevision",
+    "LinkCheck",
     "LoginLink",
     "LoginMail",
     "Project",

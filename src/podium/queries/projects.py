@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 
 from podium.db import Executor, Record, Transaction
-from podium.models import Event, Project, ProjectCollaborator, User, Vote
+from podium.models import Event, LinkCheck, Project, ProjectCollaborator, User, Vote
 from podium.queries.events import LEADERBOARD_SHOWN
 from podium.queries.statement import Statement
 
@@ -31,6 +31,7 @@ projects = Project.ormar_config.table
 events = Event.ormar_config.table
 votes = Vote.ormar_config.table
 collaborators = ProjectCollaborator.ormar_config.table
+link_checks = LinkCheck.ormar_config.table
 owners = User.ormar_config.table.alias("owner")
 members = User.ormar_config.table.alias("member")
 
@@ -87,6 +88,12 @@ def _columns(
         projects.c.cached_auto_quality,
         projects.c.created_at,
         owners.c.email.label("owner_email"),
+        # The link check (NULLs when never checked); reasons as text, so that a row stays
+        # hashable for the list memo (services.leaderboard) and decodes once per new row.
+        link_checks.c.status.label("link_check_status"),
+        sqlalchemy.cast(link_checks.c.reasons, sqlalchemy.Text).label("link_check_reasons"),
+        link_checks.c.checked_at.label("link_check_checked_at"),
+        link_checks.c.requested_at.label("link_check_requested_at"),
     ]
 
 
@@ -96,10 +103,13 @@ def _in_joining_order(column: Any) -> Any:
     )
 
 
-def _with_event_and_owner() -> Any:
-    return projects.join(events, events.c.id == projects.c.event_id).join(
+def _with_event_and_owner(*, private: bool) -> Any:
+    joined = projects.join(events, events.c.id == projects.c.event_id).join(
         owners, owners.c.id == projects.c.owner_id
     )
+    if not private:
+        return joined
+    return joined.outerjoin(link_checks, link_checks.c.project_id == projects.c.id)
 
 
 _ORDERS: dict[Order, tuple[Any, ...]] = {
@@ -138,7 +148,7 @@ def _event_list(order: Order, *, private: bool) -> Statement:
     query = (
         select(*_columns(points.c.points, team.c.seqs, team.c.names, private=private))
         .select_from(
-            _with_event_and_owner()
+            _with_event_and_owner(private=private)
             .outerjoin(points, points.c.project_id == projects.c.id)
             .outerjoin(team, team.c.project_id == projects.c.id)
         )
@@ -168,7 +178,7 @@ def _per_project(where: ColumnElement[bool], order: Order) -> Statement:
 
     query = (
         select(*_columns(points, team(members.c.seq), team(members.c.display_name), private=True))
-        .select_from(_with_event_and_owner())
+        .select_from(_with_event_and_owner(private=True))
         .where(where)
         .order_by(*_ORDERS[order])
         .limit(MAX_LISTED_PROJECTS)

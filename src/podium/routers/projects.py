@@ -13,6 +13,7 @@ from podium.http import conditional
 from podium.http.rate_limits import ClientAddress, per_user
 from podium.routers import api_router
 from podium.schemas.projects import (
+    LinkCheck,
     ProjectCheck,
     ProjectCheckStart,
     ProjectCreate,
@@ -20,7 +21,7 @@ from podium.schemas.projects import (
     ProjectPublic,
     ProjectUpdate,
 )
-from podium.services import leaderboard, phases, rate_limits, review
+from podium.services import leaderboard, link_checks, phases, rate_limits, review
 from podium.services import projects as service
 from podium.services.rate_limits import Bucket
 
@@ -74,10 +75,12 @@ async def list_my_projects(user: CurrentUser, db: Db) -> list[ProjectPrivate]:
     responses=error_responses(400, 401, 403, 404, 422, 429, 503),
     dependencies=[per_user(Bucket.PROJECT_CREATE)],
 )
-async def create_project(body: ProjectCreate, user: CurrentUser, db: Db) -> ProjectPrivate:
+async def create_project(
+    body: ProjectCreate, user: CurrentUser, db: Db, settings: SettingsDep
+) -> ProjectPrivate:
     """Submit a project to an event the caller attends, while its phase takes submissions."""
     async with db.transaction() as tx:
-        return await service.create_project(tx, user, body)
+        return await service.create_project(tx, user, body, link_check_mode=settings.link_checks)
 
 
 @router.post(
@@ -152,11 +155,14 @@ async def get_project(project: PathProject, db: Db, request: Request) -> Respons
     dependencies=[per_user(Bucket.EDITS)],
 )
 async def update_project(
-    user: CurrentUser, project: PathProject, body: ProjectUpdate, db: Db
+    user: CurrentUser, project: PathProject, body: ProjectUpdate, db: Db, settings: SettingsDep
 ) -> ProjectPrivate:
-    """Replace a project's editable fields (owner only; the event cannot change)."""
+    """Replace a project's editable fields (owner only; the event cannot change). A change of
+    `repo` or `demo` queues a link check."""
     async with db.transaction() as tx:
-        return await service.update_project(tx, project, user, body)
+        return await service.update_project(
+            tx, project, user, body, link_check_mode=settings.link_checks
+        )
 
 
 @router.delete(
@@ -169,3 +175,37 @@ async def delete_project(user: CurrentUser, project: PathProject, db: Db) -> Non
     """Delete a project with its collaborators and votes (owner only)."""
     async with db.transaction() as tx:
         await service.delete_project(tx, project, user)
+
+
+_link_check_responses = error_responses(401, 403, 404, 422, 429, 503)
+_link_check_responses[429]["headers"] = {
+    "Retry-After": {
+        "description": "Seconds until another check of this project may be asked for",
+        "schema": {"type": "integer"},
+    }
+}
+
+
+@router.post(
+    "/projects/{project_id}/link-check",
+    response_model=LinkCheck,
+    status_code=202,
+    responses=_link_check_responses,
+)
+async def request_link_check(
+    user: CurrentUser, project: PathProject, db: Db, settings: SettingsDep
+) -> LinkCheck:
+    """Ask for a new check of the project's links (its owner or the event's organiser; once
+    per `PODIUM_LINK_CHECK_RECHECK_SECONDS`, 60 by default); a worker runs it shortly."""
+    async with db.transaction() as tx:
+        return await link_checks.request_recheck(tx, project, user, settings)
+
+
+@router.get(
+    "/projects/{project_id}/link-check",
+    response_model=LinkCheck,
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+async def get_link_check(user: CurrentUser, project: PathProject, db: Db) -> LinkCheck:
+    """The project's link check: status and reasons (its owner or the event's organiser)."""
+    return await link_checks.status(db, project, user)

@@ -113,12 +113,43 @@ class ProjectPrivate(ProjectPublic):
     )
 
 
+class LinkCheckStatus(StrEnum):
+    PENDING = "pending"
+    VALID = "valid"
+    WARNING = "warning"
+    INVALID = "invalid"
+
+
+class LinkCheckReason(BaseModel):
+    """One problem a link check found (docs/link-checks.md lists the codes)."""
+
+    link: str = Field(description="Which link: `repo` or `demo`")
+    code: str = Field(description="Stable, e.g. `repo_not_found`, `repo_private`, `timeout`")
+    severity: LinkCheckStatus = Field(description="`warning` or `invalid`")
+    message: str
+
+
+class LinkCheck(BaseModel):
+    """The background check of a project's repository and demo links."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+    status: LinkCheckStatus
+    reasons: list[LinkCheckReason]
+    checked_at: datetime | None = Field(
+        description="When the last check finished; null before the first"
+    )
+    requested_at: datetime = Field(description="When a check was last asked for")
+
+
 class ProjectAdmin(ProjectPrivate):
-    """The event owner's view on the admin leaderboard: points always, and the owner's email."""
+    """The event owner's view on the admin leaderboard: points always, the owner's email and
+    the link check (null for a project never checked)."""
 
     points: int
     owner_email: str
     created_at: datetime
+    link_check: LinkCheck | None
 
 
 class ProjectCheckStart(RequestBody):

@@ -28,6 +28,7 @@ from podium.queries import projects as project_rows
 from podium.queries import revisions
 from podium.queries.projects import Order
 from podium.schemas.projects import ProjectPrivate, ProjectPublic
+from podium.services import link_checks
 
 # A project row of podium.queries.projects, read by column name.
 Row = Mapping[str, Any]
@@ -69,6 +70,7 @@ def _admin_fields(row: Row) -> dict[str, Any]:
         "points": row["points"],
         "owner_email": row["owner_email"],
         "created_at": row["created_at"],
+        "link_check": link_checks.admin_fields(row),
     }
 
 

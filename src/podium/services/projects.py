@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from podium.config import LinkCheckMode
 from podium.db import Executor, Record, Transaction, violation
 from podium.errors import ApiError, ErrorCode, bad_request, conflict, not_found
 from podium.models import Project, User
@@ -18,7 +19,7 @@ from podium.schemas.projects import (
     ProjectPrivate,
     ProjectPublic,
 )
-from podium.services import leaderboard, phases
+from podium.services import leaderboard, link_checks, phases
 from podium.services.access import is_attendee
 from podium.services.join_codes import (
     WrongJoinCode,
@@ -99,8 +100,15 @@ async def _insert_project(tx: Transaction, values: dict[str, Any]) -> uuid.UUID:
         raise
 
 
-async def create_project(tx: Transaction, owner: User, data: ProjectCreate) -> ProjectPrivate:
-    """A new project of an event the owner attends, while its phase takes projects."""
+async def create_project(
+    tx: Transaction,
+    owner: User,
+    data: ProjectCreate,
+    *,
+    link_check_mode: LinkCheckMode = LinkCheckMode.WORKER,
+) -> ProjectPrivate:
+    """A new project of an event the owner attends, while its phase takes projects; its links
+    are queued for a check in the same transaction."""
     event = await _event_open_for_projects(tx, "seq", data.event)
     if not await is_attendee(tx, event["id"], owner.pk):
         raise ApiError(
@@ -110,17 +118,27 @@ async def create_project(tx: Transaction, owner: User, data: ProjectCreate) -> P
     project_id = await _insert_project(
         tx, {**values, "owner_id": owner.pk, "event_id": event["id"]}
     )
+    await link_checks.enqueue(tx, project_id, link_check_mode)
     return await _private(tx, project_id)
 
 
 async def update_project(
-    tx: Transaction, project: Project, user: User, data: ProjectFields
+    tx: Transaction,
+    project: Project,
+    user: User,
+    data: ProjectFields,
+    *,
+    link_check_mode: LinkCheckMode = LinkCheckMode.WORKER,
 ) -> ProjectPrivate:
-    """Replace the editable fields of the caller's own project."""
+    """Replace the editable fields of the caller's own project (a change of links queues a
+    check of them)."""
     _require_project_owner(project, user)
     event = await _event_open_for_projects(tx, "id", project.event.pk)
-    if await rows.change(tx, Project, project.pk, _editable_values(data, event)) is None:
+    values = _editable_values(data, event)
+    if await rows.change(tx, Project, project.pk, values) is None:
         raise not_found("project")  # deleted since the request began
+    if link_checks.links_changed(project, values):
+        await link_checks.enqueue(tx, project.pk, link_check_mode)
     return await _private(tx, project.pk)
 
 
