@@ -21,6 +21,7 @@ from podium.http.legacy_redirects import LegacyRedirects
 from podium.http.method_check import MethodCheck
 from podium.http.middleware import BodySizeLimit, BrowserEdge, RejectNulInUrl
 from podium.public_ids import configure_codec
+from podium.read_replica import ReadReplica
 from podium.routers import admin, auth, events, health, legacy, projects, users
 
 log = logging.getLogger(__name__)
@@ -74,24 +75,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for note in settings.development_defaults() if not settings.is_production else []:
             log.warning("development default: %s", note)
         configure_codec(settings.id_key_value)
-        database = Database(
-            settings.database_url,
-            size=settings.database_pool_size,
-            pgbouncer=settings.database_pgbouncer,
-            timeouts=Timeouts(
-                connect=settings.database_connect_timeout,
-                acquire=settings.database_acquire_timeout,
-                statement=settings.database_statement_timeout,
-                idle=settings.database_idle_timeout,
-                commit=settings.request_timeout,
-            ),
-        )
+        database = _database(settings, settings.database_url)
         await database.open()
         app.state.database = database
+        replica = None
+        if settings.database_read_url is not None:
+            replica = ReadReplica(
+                _database(settings, settings.database_read_url),
+                database,
+                max_lag=settings.database_read_max_lag,
+            )
+            await replica.open()
+        app.state.read_replica = replica
         _freeze_startup_objects()
         try:
             yield
         finally:
+            if replica is not None:
+                await replica.close()
             await database.close()
 
     # FastAPIOffline: /docs and /redoc load Swagger UI and ReDoc from the installed package,
@@ -107,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     _declare_public_operations(app)
     app.state.settings = settings
+    # Set by the lifespan when PODIUM_DATABASE_READ_URL is; podium.deps.read_database_of reads it.
+    app.state.read_replica = None
     install_error_handlers(app)
 
     for module in (health, auth, users, events, admin, projects, legacy):
@@ -129,6 +132,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gzip_level=GZIP_LEVEL,
     )
     return app
+
+
+def _database(settings: Settings, url: str) -> Database:
+    """A pool on `url` (the primary's or the replica's), sized and bounded by the settings."""
+    return Database(
+        url,
+        size=settings.database_pool_size,
+        pgbouncer=settings.database_pgbouncer,
+        timeouts=Timeouts(
+            connect=settings.database_connect_timeout,
+            acquire=settings.database_acquire_timeout,
+            statement=settings.database_statement_timeout,
+            idle=settings.database_idle_timeout,
+            commit=settings.request_timeout,
+        ),
+    )
 
 
 def _docs_routes_last(app: FastAPI) -> None:
