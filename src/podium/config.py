@@ -55,8 +55,11 @@ class MissingSecretError(RuntimeError):
 
 
 class Settings(BaseSettings):
-    # No env_file on purpose: secrets come from the environment only.
-    model_config = SettingsConfigDict(env_prefix="PODIUM_", extra="ignore", frozen=True)
+    # No env_file on purpose: secrets come from the environment only. populate_by_name: code
+    # (the tests, the dev server) passes fields by name, also those whose variable has aliases.
+    model_config = SettingsConfigDict(
+        env_prefix="PODIUM_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     env: Environment = Environment.DEVELOPMENT
     # DATABASE_URL carries no PODIUM_ prefix: it is the platform's conventional name.
