@@ -31,6 +31,9 @@ PROBE_TIMEOUT_SECONDS = 2.0
 # ("canceling statement due to conflict with recovery"): the primary answers it instead.
 RECOVERY_CONFLICTS = frozenset({"40001", "40P01"})
 
+# `ReadReplica.unavailable` until the first probe has answered.
+NOT_PROBED = "not probed yet"
+
 
 class ReadReplica:
     """An Executor for public reads: the replica's pool, the primary's as the fallback.
@@ -55,7 +58,7 @@ class ReadReplica:
         self.replica, self.primary = replica, primary
         self._max_lag = max_lag
         self._probe_interval, self._probe_timeout = probe_interval, probe_timeout
-        self.unavailable: str | None = "not probed yet"
+        self.unavailable: str | None = NOT_PROBED
         self._prober: asyncio.Task[None] | None = None
 
     async def open(self) -> None:
@@ -94,7 +97,13 @@ class ReadReplica:
 
     def _set_unavailable(self, reason: str | None) -> None:
         # One log line per change of route, not one per probe.
-        if reason is not None and self.unavailable is None:
+        if self.unavailable is NOT_PROBED:
+            log.log(
+                logging.INFO if reason is None else logging.WARNING,
+                "read replica: %s",
+                reason or "in use",
+            )
+        elif reason is not None and self.unavailable is None:
             log.warning("read replica not used, reads go to the primary: %s", reason)
         elif reason is None and self.unavailable is not None:
             log.warning("read replica used again (was: %s)", self.unavailable)

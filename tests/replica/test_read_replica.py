@@ -77,7 +77,11 @@ async def arrange(http: httpx.AsyncClient) -> World:
     _, bob = await sign_up(http, "Bob")
     created = await http.post(
         "/events/",
-        json={"name": "Replica Night", "phase": "voting", "live_leaderboard": True},
+        json={
+            "name": f"Replica Night {secrets.token_hex(3)}",
+            "phase": "voting",
+            "live_leaderboard": True,
+        },
         headers=organiser,
     )
     assert created.status_code == 201, created.text
