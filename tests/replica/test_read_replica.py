@@ -13,8 +13,10 @@ from typing import Any
 
 import httpx
 
+from podium.db import Database
 from podium.ids import Entity
 from podium.public_ids import decode_id, public_id
+from podium.read_replica import ReadReplica
 from tests.conftest import access_token
 from tests.replica.conftest import (
     Pair,
@@ -299,3 +301,48 @@ def _unknown_user_id(known: str) -> str:
     seq = decode_id(Entity.USER, known)
     assert seq is not None
     return public_id(Entity.USER, seq + 1000)
+
+
+async def test_a_read_cancelled_by_a_recovery_conflict_is_answered_by_the_primary(
+    pair: Pair,
+) -> None:
+    """A standby cancels a query whose snapshot still sees rows that replay must vacuum away
+    (here at once: max_standby_streaming_delay = 0); the read is then the primary's."""
+    await on_server(pair.replica, "ALTER SYSTEM SET max_standby_streaming_delay = 0")
+    await on_server(pair.replica, "SELECT pg_reload_conf()")
+    primary = Database(pair.primary.url("podium"), size=2)
+    replica = ReadReplica(Database(pair.replica.url("podium"), size=2), primary, max_lag=0)
+    await primary.open()
+    await replica.open()
+    try:
+        await _conflicting_rows(pair)
+        await caught_up(pair)
+        # Holds its snapshot for a second and a half on the standby, long enough for replay to
+        # meet the vacuum below.
+        slow_read = "SELECT count(*) FROM (SELECT pg_sleep(1.5) FROM replica_conflict LIMIT 1) s"
+        pair.primary_log.mark()
+        pair.standby_log.mark()
+        read = asyncio.create_task(replica.fetchval(slow_read))
+        await asyncio.sleep(0.3)
+        await on_server(pair.primary, "UPDATE replica_conflict SET n = n + 1")
+        await on_server(pair.primary, "VACUUM replica_conflict")
+        assert await read == 1
+        primary_ran = [s for s in pair.primary_log.statements_since_mark() if "pg_sleep" in s]
+        standby_ran = [s for s in pair.standby_log.statements_since_mark() if "pg_sleep" in s]
+        assert standby_ran and primary_ran, "asked on the standby first, then on the primary"
+        standby_said = pair.replica.log.read_text()
+        assert "conflict with recovery" in standby_said
+        assert replica.unavailable is None  # a conflict is not an outage
+    finally:
+        await replica.close()
+        await primary.close()
+        await on_server(pair.replica, "ALTER SYSTEM RESET max_standby_streaming_delay")
+        await on_server(pair.replica, "SELECT pg_reload_conf()")
+
+
+async def _conflicting_rows(pair: Pair) -> None:
+    await on_server(pair.primary, "DROP TABLE IF EXISTS replica_conflict")
+    await on_server(
+        pair.primary,
+        "CREATE TABLE replica_conflict AS SELECT g AS n FROM generate_series(1, 100) g",
+    )
