@@ -16,7 +16,8 @@ import podium
 
 PACKAGE = Path(podium.__file__).parent
 # Where SQL or the database handle belongs (app.py's lifespan opens and closes the pool;
-# pooler.py looks at what DATABASE_URL leads to, on connections of its own, before the app starts).
+# pooler.py looks at what DATABASE_URL leads to, on connections of its own, before the app starts;
+# read_replica.py hands each read to the replica's pool or the primary's, as db.py's pool does).
 ALLOWED = {
     "queries",
     "backfill",
@@ -27,6 +28,7 @@ ALLOWED = {
     "migrate.py",
     "app.py",
     "pooler.py",
+    "read_replica.py",
 }
 ORMAR_INSTANCE_QUERIES = {"update", "delete", "load", "save", "upsert", "update_or_create"}
 # ormar's handle (connected by tests and the demo seeder only).

@@ -58,6 +58,28 @@ def test_database_url_accepts_both_forms_and_refuses_others() -> None:
         Settings(database_url="mysql://h/d")
 
 
+@pytest.mark.parametrize("variable", ["PODIUM_DATABASE_READ_URL", "DATABASE_URL_READ"])
+def test_the_read_replica_url_is_read_under_either_name(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    for name in ("PODIUM_DATABASE_READ_URL", "DATABASE_URL_READ"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings().database_read_url is None
+    monkeypatch.setenv(variable, "postgresql://replica.internal/podium")
+    assert Settings().database_read_url == "postgresql+asyncpg://replica.internal/podium"
+
+
+def test_a_read_replica_url_that_is_not_postgresql_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="PODIUM_DATABASE_READ_URL must be a postgresql://"):
+        Settings(database_read_url="mysql://replica/podium")
+
+
+def test_the_replica_lag_bound_cannot_be_negative() -> None:
+    assert Settings().database_read_max_lag == 10.0
+    with pytest.raises(ValueError, match="database_read_max_lag"):
+        Settings(database_read_max_lag=-1)
+
+
 def test_production_refuses_the_public_development_id_key(monkeypatch: pytest.MonkeyPatch) -> None:
     from podium.ids import DEVELOPMENT_ID_KEY
 

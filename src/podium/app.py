@@ -23,6 +23,7 @@ from podium.http.legacy_redirects import LegacyRedirects
 from podium.http.method_check import MethodCheck
 from podium.http.middleware import BodySizeLimit, BrowserEdge, RejectNulInUrl
 from podium.public_ids import configure_codec
+from podium.read_replica import ReadReplica
 from podium.routers import (
     admin,
     auth,
@@ -83,18 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             log.warning("development default: %s", note)
         configure_codec(settings.id_key_value)
         log_redaction.install()
-        database = Database(
-            settings.database_url,
-            size=settings.database_pool_size,
-            pgbouncer=settings.database_pgbouncer,
-            timeouts=Timeouts(
-                connect=settings.database_connect_timeout,
-                acquire=settings.database_acquire_timeout,
-                statement=settings.database_statement_timeout,
-                idle=settings.database_idle_timeout,
-                commit=settings.request_timeout,
-            ),
-        )
+        database = _database(settings, settings.database_url)
         await database.open()
         app.state.database = database
         purge = (
@@ -102,12 +92,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.rate_limit_purge_seconds
             else None
         )
+        replica = None
+        if settings.database_read_url is not None:
+            replica = ReadReplica(
+                _database(settings, settings.database_read_url),
+                database,
+                max_lag=settings.database_read_max_lag,
+            )
+            await replica.open()
+        app.state.read_replica = replica
         _freeze_startup_objects()
         try:
             # The link checks stop before the pool they use closes.
             async with _inline_link_checks(settings, database):
                 yield
         finally:
+            if replica is not None:
+                await replica.close()
             if purge is not None:
                 purge.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -127,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     _declare_public_operations(app)
     app.state.settings = settings
+    # Set by the lifespan when PODIUM_DATABASE_READ_URL is; podium.deps.read_database_of reads it.
+    app.state.read_replica = None
     install_error_handlers(app)
 
     # Each route on the app's own router (see routers.api_router), the docs routes after them.
@@ -177,6 +180,22 @@ async def _inline_link_checks(settings: Settings, database: Database) -> AsyncIt
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _database(settings: Settings, url: str) -> Database:
+    """A pool on `url` (the primary's or the replica's), sized and bounded by the settings."""
+    return Database(
+        url,
+        size=settings.database_pool_size,
+        pgbouncer=settings.database_pgbouncer,
+        timeouts=Timeouts(
+            connect=settings.database_connect_timeout,
+            acquire=settings.database_acquire_timeout,
+            statement=settings.database_statement_timeout,
+            idle=settings.database_idle_timeout,
+            commit=settings.request_timeout,
+        ),
+    )
 
 
 def _docs_routes_last(app: FastAPI) -> None:

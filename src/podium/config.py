@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from podium.database_url import is_postgres_url, plain_url, sqlalchemy_url
@@ -20,6 +27,10 @@ from podium.rate_limit import RateLimit, RateLimitSetting
 
 # Where a browser app runs in development (Vite's and SvelteKit's default port).
 DEVELOPMENT_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
+
+
+# What each URL setting is called in the environment, for the messages that name it.
+_URL_VARIABLES = {"database_url": "DATABASE_URL", "database_read_url": "PODIUM_DATABASE_READ_URL"}
 
 
 class Environment(StrEnum):
@@ -58,12 +69,23 @@ class MissingSecretError(RuntimeError):
 
 
 class Settings(BaseSettings):
-    # No env_file on purpose: secrets come from the environment only.
-    model_config = SettingsConfigDict(env_prefix="PODIUM_", extra="ignore", frozen=True)
+    # No env_file on purpose: secrets come from the environment only. populate_by_name: code
+    # (the tests, the dev server) passes fields by name, also those whose variable has aliases.
+    model_config = SettingsConfigDict(
+        env_prefix="PODIUM_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     env: Environment = Environment.DEVELOPMENT
     # DATABASE_URL carries no PODIUM_ prefix: it is the platform's conventional name.
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # A streaming replica for anonymous public reads (docs/operations-replica.md); unset, every
+    # statement goes to DATABASE_URL. `DATABASE_URL_READ` is the platform-style alias.
+    database_read_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PODIUM_DATABASE_READ_URL", "DATABASE_URL_READ"),
+    )
+    # Past this replay lag, in seconds, the replica's reads go to the primary (0: no bound).
+    database_read_max_lag: float = Field(default=10.0, ge=0)
     # Connections per worker, reads and writes alike (one pool): workers times this must stay
     # below what PostgreSQL (or PgBouncer) allows.
     database_pool_size: int = Field(default=20, ge=1)
@@ -140,13 +162,14 @@ class Settings(BaseSettings):
     link_check_retry_seconds: float = Field(default=60.0, ge=0)
     link_check_recheck_seconds: int = Field(default=60, ge=0)
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_read_url")
     @classmethod
-    def _async_driver(cls, value: str | None) -> str | None:
+    def _async_driver(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or value == "":
             return None
         if not is_postgres_url(value):
-            raise ValueError("DATABASE_URL must be a postgresql:// or postgresql+asyncpg:// URL")
+            variable = _URL_VARIABLES[info.field_name or ""]
+            raise ValueError(f"{variable} must be a postgresql:// or postgresql+asyncpg:// URL")
         return sqlalchemy_url(value)
 
     @field_validator("cors_origins", mode="before")

@@ -9,12 +9,13 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from podium.config import Settings
-from podium.db import Database
+from podium.db import Database, Executor
 from podium.errors import ApiError, ErrorCode, not_found
 from podium.ids import Entity
 from podium.models import Event, Project, User
 from podium.public_ids import decode_id, id_schema
 from podium.queries import rows
+from podium.read_replica import ReadReplica
 from podium.security import TokenClaims
 from podium.services.access import require_owner
 from podium.services.sessions import authenticate
@@ -46,6 +47,28 @@ async def get_database(request: Request) -> Database:
 # The app's database: reads go through it one statement at a time (autocommit); writes run in
 # `db.transaction()`.
 Db = Annotated[Database, Depends(get_database)]
+
+
+def read_database_of(request: Request) -> Executor:
+    """Where a public read runs: the read replica for an anonymous caller, when there is one.
+
+    Any request with an Authorization header reads from the primary: whoever can write sends a
+    token, so a caller always sees their own writes (read-your-writes) with no state shared
+    between workers or instances (docs/operations-replica.md). Without a replica this is the
+    primary, at the cost of one attribute lookup.
+    """
+    replica: ReadReplica | None = request.app.state.read_replica
+    if replica is None or "authorization" in request.headers:
+        return database_of(request)
+    return replica
+
+
+async def get_read_database(request: Request) -> Executor:
+    return read_database_of(request)
+
+
+# The database of a public read (anonymous: the replica when configured), never for a write.
+ReadDb = Annotated[Executor, Depends(get_read_database)]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from GET /verify")
 
@@ -116,7 +139,7 @@ M = TypeVar("M", bound=ormar.Model)
 
 
 async def load_by_public_id(
-    db: Database, entity: Entity, model: type[M], value: str, what: str
+    db: Executor, entity: Entity, model: type[M], value: str, what: str
 ) -> M:
     """The row a path ID names: one indexed lookup, 404 for anything else.
 
@@ -136,15 +159,15 @@ def _path_id(entity: Entity) -> Any:
     return Path(json_schema_extra=id_schema(entity))
 
 
-async def load_event(db: Db, event_id: Annotated[str, _path_id(Entity.EVENT)]) -> Event:
+async def load_event(db: ReadDb, event_id: Annotated[str, _path_id(Entity.EVENT)]) -> Event:
     return await load_by_public_id(db, Entity.EVENT, Event, event_id, "event")
 
 
-async def load_project(db: Db, project_id: Annotated[str, _path_id(Entity.PROJECT)]) -> Project:
+async def load_project(db: ReadDb, project_id: Annotated[str, _path_id(Entity.PROJECT)]) -> Project:
     return await load_by_public_id(db, Entity.PROJECT, Project, project_id, "project")
 
 
-async def load_user(db: Db, user_id: Annotated[str, _path_id(Entity.USER)]) -> User:
+async def load_user(db: ReadDb, user_id: Annotated[str, _path_id(Entity.USER)]) -> User:
     return await load_by_public_id(db, Entity.USER, User, user_id, "user")
 
 

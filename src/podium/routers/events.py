@@ -11,9 +11,10 @@ from podium.deps import (
     Db,
     EventPathId,
     OwnedEvent,
+    ReadDb,
     SettingsDep,
     ViewerDep,
-    database_of,
+    read_database_of,
     viewer_of,
 )
 from podium.errors import conditional_responses, error_responses
@@ -57,7 +58,7 @@ async def list_my_events(user: CurrentUser, db: Db) -> UserEvents:
 
 
 @router.get("/id/{slug}", response_model=EventIdOfSlug, responses=error_responses(404, 422, 503))
-async def get_event_id_by_slug(slug: str, db: Db, viewer: ViewerDep) -> EventIdOfSlug:
+async def get_event_id_by_slug(slug: str, db: ReadDb, viewer: ViewerDep) -> EventIdOfSlug:
     """The public ID of the event with this slug (a draft's for its owner's token only)."""
     return await service.event_id_of_slug(db, slug, viewer)
 
@@ -110,10 +111,10 @@ async def cast_votes(body: VoteRequest, user: CurrentUser, db: Db) -> VotesCast:
 )
 async def get_event(event_id: EventPathId, request: Request) -> Response:
     """The public view of an event (no token needed; a draft answers 404 but to its owner)."""
-    # Not PathEvent: loading the ormar row first doubled the cost of the hottest read. Not Db
+    # Not PathEvent: loading the ormar row first doubled the cost of the hottest read. Not ReadDb
     # either: the request is needed anyway, and a dependency costs ~30 µs, 5 % of this route
     # (the viewer, too, is built from it, and looked up only for a draft).
-    db = database_of(request)
+    db = read_database_of(request)
     event = await service.public_view_by_public_id(db, event_id, viewer_of(request))
     body = event.model_dump_json().encode()
     return conditional.json_with_etag(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Query, Request, Response
 
-from podium.deps import CurrentUser, Db, PathEvent, PathProject, SettingsDep, viewer_of
+from podium.deps import CurrentUser, Db, PathEvent, PathProject, ReadDb, SettingsDep, viewer_of
 from podium.errors import conditional_responses, error_responses
 from podium.http import conditional
 from podium.http.rate_limits import ClientAddress, per_user
@@ -36,7 +36,7 @@ router = api_router(tags=["projects"])
 )
 async def list_event_projects(
     event: PathEvent,
-    db: Db,
+    db: ReadDb,
     settings: SettingsDep,
     request: Request,
     leaderboard_order: Annotated[bool, Query(alias="leaderboard")] = False,
@@ -140,7 +140,7 @@ async def get_project_check(
     responses={**conditional_responses(), **error_responses(404, 422, 503)},
     openapi_extra=conditional.IF_NONE_MATCH,
 )
-async def get_project(project: PathProject, db: Db, request: Request) -> Response:
+async def get_project(project: PathProject, db: ReadDb, request: Request) -> Response:
     """A project's public view, with its owner's and collaborators' display names."""
     body = (await service.project_public(db, project)).model_dump_json().encode()
     return conditional.json_with_etag(
