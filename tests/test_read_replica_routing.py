@@ -1,6 +1,6 @@
 """Which pool a public read uses (podium.deps.read_database_of): the primary without a replica
 whoever asks; with one, the replica for anonymous callers and the primary for any request with
-an Authorization header (read-your-writes, docs/operations-replica.md). The routing itself runs
+an Authorization header (read-your-writes, docs/operations.md). The routing itself runs
 against a real standby in tests/replica/."""
 
 from __future__ import annotations

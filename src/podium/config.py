@@ -78,7 +78,7 @@ class Settings(BaseSettings):
     env: Environment = Environment.DEVELOPMENT
     # DATABASE_URL carries no PODIUM_ prefix: it is the platform's conventional name.
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
-    # A streaming replica for anonymous public reads (docs/operations-replica.md); unset, every
+    # A streaming replica for anonymous public reads (docs/operations.md); unset, every
     # statement goes to DATABASE_URL. `DATABASE_URL_READ` is the platform-style alias.
     database_read_url: str | None = Field(
         default=None,
@@ -123,7 +123,7 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 1_000_000
 
-    # Rate limits (docs/security-limits.md), shared by every worker and instance through the
+    # Rate limits (docs/security.md), shared by every worker and instance through the
     # rate_limits table; each `N/<window>` or `off`. Keyed on the caller's account, or on the
     # client address where there is none yet; sized for 500 people behind one venue NAT.
     rate_limit_signup: RateLimitSetting = RateLimit(500, 3600)  # per client address

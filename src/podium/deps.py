@@ -54,7 +54,7 @@ def read_database_of(request: Request) -> Executor:
 
     Any request with an Authorization header reads from the primary: whoever can write sends a
     token, so a caller always sees their own writes (read-your-writes) with no state shared
-    between workers or instances (docs/operations-replica.md). Without a replica this is the
+    between workers or instances (docs/operations.md). Without a replica this is the
     primary, at the cost of one attribute lookup.
     """
     replica: ReadReplica | None = request.app.state.read_replica

@@ -271,7 +271,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflicts with existing data",
         413: "Request body too large",
         422: "The request is malformed",
-        429: "Too many requests: a rate limit (docs/security-limits.md)",
+        429: "Too many requests: a rate limit (docs/security.md)",
         502: "An upstream service failed",
         503: "A dependency is unavailable (the database, or the request ran past its deadline)",
     }

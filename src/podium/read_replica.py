@@ -3,7 +3,7 @@ replica cannot answer them as well: down, too far behind, or without the row ask
 
 Which requests read here is decided in podium.deps (`read_database_of`): anonymous public reads
 only; a request with a token reads from the primary, so a caller sees their own writes. The
-rules, and what was measured: docs/operations-replica.md.
+rules, and what was measured: docs/operations.md.
 """
 
 from __future__ import annotations

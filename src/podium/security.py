@@ -1,5 +1,5 @@
 """JWTs as v1 minted them (HS256; `sub` = email, `token_type`, `exp`), plus the claims that make
-sessions endable (docs/security-sessions.md).
+sessions endable (docs/security.md).
 
 Keeping v1's claims and algorithm means access tokens issued by v1 stay valid after the cutover
 when the same secret is configured. Tokens v2 mints add `iat`; access tokens from /verify add

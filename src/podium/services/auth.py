@@ -96,7 +96,7 @@ async def _check_throttle(tx: Transaction, settings: Settings, email: str) -> No
 
 async def verify_login(db: Executor, settings: Settings, token: str) -> tuple[str, User]:
     """An access token and its user for a magic link's token used for the first time; 401 for
-    any other token (docs/security-sessions.md)."""
+    any other token (docs/security.md)."""
     try:
         claims = read_token(token, TokenType.MAGIC_LINK, settings.jwt_secret_value)
     except InvalidToken as exc:

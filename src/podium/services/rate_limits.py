@@ -1,4 +1,4 @@
-"""Rate limits in PostgreSQL, shared by every worker and instance (docs/security-limits.md).
+"""Rate limits in PostgreSQL, shared by every worker and instance (docs/security.md).
 
 The algorithm is the generic cell rate algorithm (GCRA): a limit of N per W seconds lets a key
 take a burst of N, then one request every W/N seconds. Each key keeps one timestamp, moved by

@@ -40,7 +40,7 @@ async def create_user(tx: Transaction, data: UserCreate) -> User:
 
 
 async def delete_account(tx: Transaction, user: User) -> None:
-    """Delete the account in one transaction (docs/security-sessions.md): 409 `owns_events`
+    """Delete the account in one transaction (docs/security.md): 409 `owns_events`
     while it owns events; its team projects pass to their first collaborator, its other
     projects, votes, attendances, collaborations, referrals and login links go. Its tokens end
     with it: each names the account's `uid`, or predates any account made later with the email.
