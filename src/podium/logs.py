@@ -37,14 +37,23 @@ def _add_request_id(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDi
 
 def formatter(log_format: str = LogFormat.JSON) -> logging.Formatter:
     """The formatter of every handler (`"()"` in `logging_config`'s dictConfig)."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer(serializer=json.dumps)
+    # JSON: a traceback becomes one escaped `exception` field; text prints it as Python does.
+    rendering: list[Any] = (
+        [
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(serializer=json.dumps),
+        ]
         if log_format == LogFormat.JSON
-        else structlog.dev.ConsoleRenderer(colors=False)
+        # Plain: rich's tracebacks would print every frame's locals, a token among them.
+        else [
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            )
+        ]
     )
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[
-            structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
             # The request line's fields, passed as `extra`; only these names are looked at.
@@ -53,8 +62,7 @@ def formatter(log_format: str = LogFormat.JSON) -> logging.Formatter:
         ],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            renderer,
+            *rendering,
         ],
     )
 

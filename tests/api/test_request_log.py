@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from fastapi import FastAPI
 from podium import logs
 from podium.app import create_app
 from podium.config import Settings
+from podium.db import Database, Timeouts
 from podium.http.observability import REDACTED, loggable_target
 from tests.api.conftest import eid, make_event
 from tests.conftest import MakeUser, auth_headers
@@ -60,7 +62,7 @@ async def test_each_request_is_one_json_line_with_its_id_route_status_and_durati
     assert line["status"] == 200
     assert isinstance(line["duration_ms"], float) and line["duration_ms"] > 0
     assert line["client"] == "127.0.0.1"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", line["ts"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", line["timestamp"])
 
 
 @pytest.mark.parametrize(
@@ -200,3 +202,52 @@ async def test_the_login_token_and_join_codes_are_redacted_from_the_line(
 )
 def test_secret_looking_query_values_are_redacted(query: bytes, logged: str) -> None:
     assert loggable_target({"path": "/p", "query_string": query}) == logged
+
+
+@pytest.fixture
+async def refused(app: FastAPI) -> AsyncIterator[None]:
+    """The app's database swapped for one whose server refuses connections."""
+    down = Database(
+        "postgresql://postgres@127.0.0.1:9/podium", size=2, timeouts=Timeouts(connect=1)
+    )
+    await down.open()
+    previous, app.state.database = app.state.database, down
+    try:
+        yield
+    finally:
+        app.state.database = previous
+        await down.close()
+
+
+@pytest.mark.usefixtures("refused")
+async def test_a_503_for_the_database_carries_the_request_id(
+    client: httpx.AsyncClient, access: pytest.LogCaptureFixture
+) -> None:
+    for path in ("/users/u_NkM7Ied", "/users/recAAAAAAAAAAAAAA"):  # a route; the redirect layer
+        response = await client.get(path, headers={"X-Request-ID": "down-1"})
+        assert response.status_code == 503
+        assert response.headers["x-request-id"] == "down-1"
+    assert [(line["status"], line["route"]) for line in request_lines(access)] == [
+        (503, "/users/{user_id}"),
+        (503, "/users/{user_id}"),
+    ]
+
+
+async def test_no_request_line_when_the_access_log_is_off(
+    settings: Settings, access: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(settings.model_copy(update={"access_log": False}))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        response = await http.get("/no/such/path")
+    # The id is still sent back: only the line is off.
+    assert response.status_code == 404 and NEW_ID.fullmatch(response.headers["x-request-id"])
+    assert request_lines(access) == []
+
+
+def test_the_text_format_writes_the_same_fields_for_people() -> None:
+    record = logging.LogRecord(logs.ACCESS_LOGGER, logging.INFO, __file__, 1, "request", (), None)
+    record.__dict__.update(method="GET", route="/health", status=200, request_id="r-1")
+    line = logs.formatter("text").format(record)
+    assert "request" in line and "route=/health" in line and "request_id=r-1" in line
+    assert "status=200" in line and not line.startswith("{")
