@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -51,7 +52,8 @@ def formatter(log_format: str = LogFormat.JSON) -> logging.Formatter:
             )
         ]
     )
-    return structlog.stdlib.ProcessorFormatter(
+    kind = _JsonFormatter if log_format == LogFormat.JSON else structlog.stdlib.ProcessorFormatter
+    return kind(
         foreign_pre_chain=[
             structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
             structlog.stdlib.add_log_level,
@@ -65,6 +67,30 @@ def formatter(log_format: str = LogFormat.JSON) -> logging.Formatter:
             *rendering,
         ],
     )
+
+
+class _JsonFormatter(structlog.stdlib.ProcessorFormatter):
+    """structlog's rendering, with a shortcut for the request line: it is written for every
+    request, and the general path (a copy of the record, five processors) costs ~10 µs more than
+    building the same object directly. tests/api/test_request_log.py checks both agree."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name != ACCESS_LOGGER or record.exc_info:
+            return super().format(record)
+        line = {
+            "event": record.msg,
+            "timestamp": _iso_utc(record.created),
+            "level": record.levelname.lower(),
+            "logger": ACCESS_LOGGER,
+        }
+        for field in ACCESS_FIELDS:
+            line[field] = record.__dict__.get(field)
+        return json.dumps(line)
+
+
+def _iso_utc(created: float) -> str:
+    # As structlog's TimeStamper(fmt="iso", utc=True) writes it.
+    return datetime.fromtimestamp(created, UTC).isoformat().replace("+00:00", "Z")
 
 
 def logging_config(log_format: LogFormat, *, level: str = "INFO") -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from fastapi import FastAPI
 
 from podium import logs
@@ -62,7 +63,7 @@ async def test_each_request_is_one_json_line_with_its_id_route_status_and_durati
     assert line["status"] == 200
     assert isinstance(line["duration_ms"], float) and line["duration_ms"] > 0
     assert line["client"] == "127.0.0.1"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z", line["timestamp"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", line["timestamp"])
 
 
 @pytest.mark.parametrize(
@@ -251,3 +252,25 @@ def test_the_text_format_writes_the_same_fields_for_people() -> None:
     line = logs.formatter("text").format(record)
     assert "request" in line and "route=/health" in line and "request_id=r-1" in line
     assert "status=200" in line and not line.startswith("{")
+
+
+def test_the_request_lines_shortcut_renders_what_structlogs_chain_renders() -> None:
+    record = logging.LogRecord(logs.ACCESS_LOGGER, logging.INFO, __file__, 1, "request", (), None)
+    record.__dict__.update(
+        request_id="r-1",
+        method="GET",
+        route="/events/{event_id}",
+        path="/events/e_x?token=[redacted]",
+        status=200,
+        duration_ms=1.5,
+        client="10.0.0.1",
+    )
+    fast = logs.formatter("json")
+    shortcut = json.loads(fast.format(record))
+    general = json.loads(structlog.stdlib.ProcessorFormatter.format(fast, record))
+    assert shortcut.keys() == general.keys()
+    assert {k: v for k, v in shortcut.items() if k != "timestamp"} == {
+        k: v for k, v in general.items() if k != "timestamp"
+    }
+    for line in (shortcut, general):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?Z", line["timestamp"])

@@ -8,9 +8,9 @@ The outermost layer of the app (outside Starlette's ServerErrorMiddleware, see
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
-import uuid
 from urllib.parse import unquote_plus
 
 from fastapi import FastAPI
@@ -90,17 +90,28 @@ class RequestObserver:
             method = scope["method"]
             self._count(method, route, status, elapsed)
             if self.log_requests and access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    "request",
-                    extra={
-                        "request_id": rid,
-                        "method": method,
-                        "route": route,
-                        "path": loggable_target(scope),
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                        "client": _client(scope),
-                    },
+                # makeRecord and handle: `info()` without its walk up the stack for the caller's
+                # file and line, which the line does not show.
+                fields = {
+                    "request_id": rid,
+                    "method": method,
+                    "route": route,
+                    "path": loggable_target(scope),
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 2),
+                    "client": _client(scope),
+                }
+                access_log.handle(
+                    access_log.makeRecord(
+                        access_log.name,
+                        logging.INFO,
+                        __file__,
+                        0,
+                        "request",
+                        (),
+                        None,
+                        extra=fields,
+                    )
                 )
 
     def _count(self, method: str, route: str, status: int, elapsed: float) -> None:
@@ -122,7 +133,9 @@ def _request_id(headers: list[tuple[bytes, bytes]]) -> str:
             if REQUEST_ID.fullmatch(value):
                 return value.decode()
             break
-    return uuid.uuid4().hex
+    # 128 random bits as 32 hex digits, like a UUID4's hex without its version bits: a fifth of
+    # uuid.uuid4()'s cost.
+    return os.urandom(16).hex()
 
 
 def _route_template(scope: Scope) -> str:
