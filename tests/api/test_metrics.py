@@ -102,6 +102,19 @@ async def test_requests_are_counted_by_route_template_and_status(
     assert inf == value(after, count, method="GET", route=template)
 
 
+async def test_a_made_up_method_is_counted_as_other(client: httpx.AsyncClient) -> None:
+    before = await scrape(client)
+    for method in ("BREW", "X-ANYTHING-1", "X-ANYTHING-2"):
+        assert (await client.request(method, "/health")).status_code == 405
+    after = await scrape(client)
+    assert (
+        requests_of(after, "other", "/health", 405) - requests_of(before, "other", "/health", 405)
+        == 3
+    )
+    methods = {dict(labels).get("method") for name, labels in after}
+    assert not methods & {"BREW", "X-ANYTHING-1"}
+
+
 async def test_the_pool_gauges_read_the_pool_at_the_scrape(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:

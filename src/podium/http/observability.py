@@ -35,6 +35,10 @@ REDACTED = "[redacted]"
 
 # Requests no route took (404s of unknown paths): one label value, not one per path.
 UNMATCHED = "unmatched"
+# The methods counted by name; any other (a client may send any token) is `OTHER`, so the
+# method label cannot grow without bound either.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
 
 
 def install(app: FastAPI, *, log_requests: bool) -> None:
@@ -88,7 +92,7 @@ class RequestObserver:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"]
-            self._count(method, route, status, elapsed)
+            self._count(method if method in METHODS else OTHER, route, status, elapsed)
             if self.log_requests and access_log.isEnabledFor(logging.INFO):
                 # makeRecord and handle: `info()` without its walk up the stack for the caller's
                 # file and line, which the line does not show.
