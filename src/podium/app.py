@@ -113,9 +113,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
 
-    for module in (health, auth, users, events, admin, projects, legacy, metrics_route):
+    for module in (health, auth, users, events, admin, projects, legacy):
         app.include_router(module.router)
     _docs_routes_last(app)
+    # Last: the router tries each route in turn, and no API request should try this one first.
+    app.include_router(metrics_route.router)
     # The last added runs first: CORS answers a preflight before anything else looks at it.
     app.add_middleware(MethodCheck)
     app.add_middleware(LegacyRedirects)
