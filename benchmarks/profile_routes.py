@@ -14,6 +14,7 @@ import asyncio
 import cProfile
 import io
 import logging
+import logging.config
 import pstats
 import random
 import statistics
@@ -52,8 +53,9 @@ from loadbench.workload import (
     VOTE,
 )
 
+from podium import logs
 from podium.app import create_app
-from podium.config import Environment, Settings
+from podium.config import Environment, LogFormat, Settings
 from podium.db import Database
 from podium.ids import Entity
 from podium.public_ids import public_id
@@ -304,13 +306,25 @@ def main() -> None:
         "--routes",
         help="comma-separated substrings of the route labels to profile (=label: exactly)",
     )
+    parser.add_argument(
+        "--request-log",
+        metavar="FILE",
+        help="write the request lines as `podium serve` does, to FILE (e.g. /dev/null)",
+    )
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE the SELECTs sent")
     parser.add_argument("--cprofile", action="store_true", help="print where the time goes")
     parser.add_argument("--top", type=int, default=30, help="functions shown per profile")
     parser.add_argument(
         "--sort", default="cumulative", help="pstats sort key (cumulative, tottime)"
     )
-    uvloop.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    if args.request_log:
+        # As `podium serve` logs: the request line rendered as JSON and written, to a file.
+        logging.config.dictConfig(logs.logging_config(LogFormat.JSON))
+        for handler in logging.getLogger(logs.ACCESS_LOGGER).handlers:
+            assert isinstance(handler, logging.StreamHandler)
+            handler.setStream(open(args.request_log, "a"))  # noqa: SIM115 (the run's life)
+    uvloop.run(run(args))
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from starlette.routing import BaseRoute
 
+from podium import metrics
 from podium.config import LinkCheckMode, Settings
 from podium.db import Database, Timeouts
 from podium.errors import install_error_handlers
-from podium.http import log_redaction
+from podium.http import log_redaction, observability
 from podium.http.deadline import RequestDeadline
 from podium.http.legacy_redirects import LegacyRedirects
 from podium.http.method_check import MethodCheck
@@ -35,6 +36,7 @@ from podium.routers import (
     projects,
     users,
 )
+from podium.routers import metrics as metrics_route
 from podium.services.rate_limits import purge_periodically
 
 log = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _freeze_startup_objects()
         try:
             # The link checks stop before the pool they use closes.
-            async with _inline_link_checks(settings, database):
+            async with metrics.pool_sampler(database), _inline_link_checks(settings, database):
                 yield
         finally:
             if replica is not None:
@@ -136,6 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (health, auth, users, events, admin, exports, projects, legacy):
         app.router.routes.extend(module.router.routes)
     _docs_routes_last(app)
+    # Last: the router tries each route in turn, and no API request should try this one first.
+    app.router.routes.extend(metrics_route.router.routes)
     # The last added runs first: CORS answers a preflight before anything else looks at it.
     app.add_middleware(MethodCheck)
     app.add_middleware(LegacyRedirects)
@@ -152,6 +156,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         brotli_quality=BROTLI_QUALITY,
         gzip_level=GZIP_LEVEL,
     )
+    # Outside every layer above and Starlette's own 500 handler: the request id, the metrics
+    # and the request line see the response the client got.
+    observability.install(app, log_requests=settings.access_log)
     return app
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.config
 import os
 import signal
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import uvicorn
 
-from podium import migrate, pooler, workers
+from podium import logs, migrate, pooler, workers
 from podium.config import Environment, LinkCheckMode, MissingSecretError, Settings
 
 log = logging.getLogger("podium")
@@ -78,7 +79,15 @@ def cmd_dev(args: argparse.Namespace) -> None:
             f"{_psql_help(url)}",
             flush=True,
         )
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            log_level="info",
+            log_config=logs.logging_config(settings.log_format_value),
+            # The app writes the request line itself (podium.http.observability).
+            access_log=False,
+        )
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -86,11 +95,15 @@ def cmd_serve(args: argparse.Namespace) -> None:
     env = os.environ.get("PODIUM_ENV", Environment.PRODUCTION)
     # Fail fast, naming the missing variable or the setting, before forking workers.
     settings = _settings(env=env)
+    log_config = logs.logging_config(settings.log_format_value)
+    logging.config.dictConfig(log_config)  # the supervisor's own lines, as the workers'
     _refuse_an_unsafe_pooler(settings)
     # uvicorn believes X-Forwarded-* from the same proxies as the rate limits do
     # (podium.http.client_address), and from none when PODIUM_TRUSTED_PROXIES is unset.
     trusted = args.forwarded_allow_ips or ",".join(map(str, settings.trusted_proxies))
     os.environ["PODIUM_ENV"] = str(env)
+    if args.no_access_log:
+        os.environ["PODIUM_ACCESS_LOG"] = "false"  # read by each worker's create_app()
     status = workers.serve(
         "podium.app:create_app",
         factory=True,
@@ -100,7 +113,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted or None,
         log_level="info",
-        access_log=not args.no_access_log,
+        log_config=log_config,
+        # Replaced by the app's request line (podium.http.observability): JSON, with the
+        # request id and route, and no secret of the query string.
+        access_log=False,
     )
     if status:
         raise SystemExit(status)

@@ -64,6 +64,22 @@ class LinkCheckMode(StrEnum):
     INLINE = "inline"
 
 
+class MetricsAccess(StrEnum):
+    """Who may read `/metrics` (`PODIUM_METRICS`): nobody (404), anyone who reaches the port, or
+    a scraper sending `Authorization: Bearer $PODIUM_METRICS_TOKEN` (else 401)."""
+
+    OFF = "off"
+    PUBLIC = "public"
+    TOKEN = "token"
+
+
+class LogFormat(StrEnum):
+    """`PODIUM_LOG_FORMAT`: one JSON object per line (for a log pipeline), or text for people."""
+
+    JSON = "json"
+    TEXT = "text"
+
+
 class MissingSecretError(RuntimeError):
     """A secret that production needs is not set; the message names the variable."""
 
@@ -162,6 +178,14 @@ class Settings(BaseSettings):
     link_check_retry_seconds: float = Field(default=60.0, ge=0)
     link_check_recheck_seconds: int = Field(default=60, ge=0)
 
+    # Unset: `token` when PODIUM_METRICS_TOKEN is set, else `off` in production (the port is
+    # public there) and `public` in development. See docs/operations.md ("Metrics").
+    metrics: MetricsAccess | None = None
+    metrics_token: SecretStr | None = None
+    # Unset: json in production, text in development. `access_log`: one line per request.
+    log_format: LogFormat | None = None
+    access_log: bool = True
+
     @field_validator("database_url", "database_read_url")
     @classmethod
     def _async_driver(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -258,6 +282,26 @@ class Settings(BaseSettings):
                 # The development key is public: IDs made with it would hide nothing.
                 raise MissingSecretError("PODIUM_ID_KEY is the public development key")
         return self
+
+    @model_validator(mode="after")
+    def _metrics_token_present(self) -> Settings:
+        if self.metrics is MetricsAccess.TOKEN and not self.metrics_token:
+            raise MissingSecretError("PODIUM_METRICS=token needs PODIUM_METRICS_TOKEN")
+        return self
+
+    @property
+    def metrics_access(self) -> MetricsAccess:
+        if self.metrics is not None:
+            return self.metrics
+        if self.metrics_token is not None:
+            return MetricsAccess.TOKEN
+        return MetricsAccess.OFF if self.is_production else MetricsAccess.PUBLIC
+
+    @property
+    def log_format_value(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.JSON if self.is_production else LogFormat.TEXT
 
     @property
     def jwt_secret_value(self) -> str:

@@ -208,6 +208,8 @@ class Database:
         self.timeouts = timeouts or Timeouts()
         self._on_connect = on_connect
         self._pool: asyncpg.Pool | None = None
+        # Requests in `_acquire` now (asyncpg does not say how many wait): the metrics' figure.
+        self._waiting = 0
 
     async def _init(self, conn: asyncpg.Connection) -> None:
         await _decode_json(conn)
@@ -261,12 +263,22 @@ class Database:
             raise RuntimeError("the database is not open (the app's lifespan opens it)")
         return self._pool
 
+    def pool_figures(self) -> tuple[int, int, int, int]:
+        """(in use, idle, waiting, maximum) connections of the pool, for podium.metrics."""
+        if self._pool is None:
+            return 0, 0, self._waiting, self._size
+        open_, idle = self._pool.get_size(), self._pool.get_idle_size()
+        return open_ - idle, idle, self._waiting, self._size
+
     async def _acquire(self) -> asyncpg.Connection:
+        self._waiting += 1
         try:
             conn: asyncpg.Connection = await self.pool.acquire(timeout=self.timeouts.acquire)
         except Exception as exc:
             _raise_as_unavailable(exc)
             raise
+        finally:
+            self._waiting -= 1
         return conn
 
     async def _give_back(self, conn: asyncpg.Connection, exc: BaseException | None) -> None:

@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from podium import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -130,9 +132,11 @@ def request_timed_out(seconds: float) -> ApiError:
     )
 
 
-def log_unavailable(request_line: str, reason: str) -> None:
-    """One line per request answered 503 for the database, no traceback: the cause is outside."""
-    log.warning("%s: 503 database unavailable (%s)", request_line, reason)
+def log_unavailable(request_line: str, error: DatabaseUnavailable) -> None:
+    """One line per request answered 503 for the database, no traceback: the cause is outside;
+    and one count of it in the metrics, by the driver error behind it."""
+    metrics.database_unavailable(error.__cause__)
+    log.warning("%s: 503 database unavailable (%s)", request_line, error.reason)
 
 
 def not_found(what: str) -> ApiError:
@@ -198,7 +202,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DatabaseUnavailable)
     async def database_unavailable(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
-        log_unavailable(f"{request.method} {request.url.path}", exc.reason)
+        log_unavailable(f"{request.method} {request.url.path}", exc)
         return error_response(exc.status_code, exc.code, exc.message, headers=exc.headers)
 
     # A driver error that escaped podium.db's wrappers is classified here too; anything that is
@@ -210,7 +214,9 @@ def install_error_handlers(app: FastAPI) -> None:
         reason = connection_fault(exc)
         if reason is None:
             raise exc
-        return await database_unavailable(request, DatabaseUnavailable(reason))
+        unavailable = DatabaseUnavailable(reason)
+        unavailable.__cause__ = exc
+        return await database_unavailable(request, unavailable)
 
     for driver_error_type in DRIVER_ERRORS:
         app.add_exception_handler(driver_error_type, driver_error)

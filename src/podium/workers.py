@@ -42,6 +42,8 @@ from typing import Any
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
+from podium import metrics
+
 log = logging.getLogger("podium.workers")
 
 # A worker still running this long after SIGTERM is killed (uvicorn waits for open requests).
@@ -111,7 +113,10 @@ def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> in
         _socket(host, port).close()
     except OSError as exc:
         raise SystemExit(f"podium: cannot listen on {host}:{port}: {exc.strerror}") from None
-    return _Supervisor(app, host, port, workers, options).run()
+    # Every worker writes its metrics to files in one directory, so that a scrape through any
+    # of them reads the whole server's (podium.metrics).
+    with metrics.multiprocess_directory():
+        return _Supervisor(app, host, port, workers, options).run()
 
 
 @dataclass

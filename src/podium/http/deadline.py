@@ -48,7 +48,7 @@ class RequestDeadline:
         except DatabaseUnavailable as exc:
             if started:
                 raise
-            log_unavailable(f"{scope['method']} {scope['path']}", exc.reason)
+            log_unavailable(f"{scope['method']} {scope['path']}", exc)
             await _answer(scope, receive, send, exc)
 
 

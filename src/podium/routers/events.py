@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Query, Request, Response
 
+from podium import metrics
 from podium.deps import (
     CurrentUser,
     Db,
@@ -100,7 +101,10 @@ async def attend_event(
 async def cast_votes(body: VoteRequest, user: CurrentUser, db: Db) -> VotesCast:
     """Vote for projects of an event, all or none."""
     async with db.transaction() as tx:
-        return await voting.cast_votes(tx, user, body.event, body.projects)
+        cast = await voting.cast_votes(tx, user, body.event, body.projects)
+    # Counted once committed: a vote rolled back or answered 503 was not cast.
+    metrics.VOTES_CAST.inc(len(cast.votes))
+    return cast
 
 
 @router.get(

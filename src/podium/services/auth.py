@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import jwt
 
+from podium import metrics
 from podium.config import Settings
 from podium.db import Database, Executor, Transaction
 from podium.errors import ApiError, ErrorCode
@@ -68,6 +69,7 @@ async def request_login(db: Database, settings: Settings, email: str, redirect: 
         raise ApiError(
             503, ErrorCode.MAIL_NOT_CONFIGURED, f"login email is not set up: {exc}"
         ) from None
+    metrics.LOGIN_MAILS_SENT.inc()
 
 
 async def _take_slot(tx: Transaction, settings: Settings, email: str) -> uuid.UUID:
