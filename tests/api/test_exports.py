@@ -22,7 +22,8 @@ PROJECT_COLUMNS = [
     "hours_spent", "submitted_at", "owner_id", "owner_display_name", "owner_first_name",
     "owner_last_name", "owner_email", "owner_phone", "owner_street_1", "owner_street_2",
     "owner_city", "owner_state", "owner_zip_code", "owner_country", "collaborator_ids",
-    "collaborator_names", "collaborator_emails", "collaborator_phones",
+    "collaborator_names", "collaborator_emails", "collaborator_phones", "link_check_status",
+    "link_check_reasons", "link_checked_at",
 ]  # fmt: skip
 
 
@@ -70,6 +71,15 @@ async def test_projects_csv_has_every_cell_with_rank_points_and_contacts(
     await vote(db, event, voters[0], rover, lamp)
     await vote(db, event, voters[1], rover, lamp)
     await vote(db, event, voters[2], rover)
+    await db.execute(
+        "INSERT INTO link_checks (project_id, status, reasons, checked_at) VALUES ($1, 'invalid', "
+        "$2::jsonb, '2026-12-01T10:00:00Z') ON CONFLICT (project_id) DO UPDATE SET "
+        "status = excluded.status, reasons = excluded.reasons, checked_at = excluded.checked_at",
+        rover.pk,
+        '[{"link": "repo", "code": "repo_not_found", "severity": "invalid", '
+        '"message": "The repository does not exist"}, {"link": "demo", "code": "timeout", '
+        '"severity": "warning", "message": "No answer within 10 s"}]',
+    )
 
     response = await client.get(
         f"/events/admin/{eid(event)}/export/projects.csv", headers=auth_headers(owner)
@@ -106,6 +116,12 @@ async def test_projects_csv_has_every_cell_with_rank_points_and_contacts(
     assert first["collaborator_emails"] == "zoe@example.com; grace@example.com"
     assert first["collaborator_phones"] == "; 555-0100"
     assert rows[2]["collaborator_ids"] == rows[2]["collaborator_names"] == ""
+    assert rows[0]["link_check_status"] == "invalid"
+    assert rows[0]["link_check_reasons"] == (
+        "repo: The repository does not exist; demo: No answer within 10 s"
+    )
+    assert rows[0]["link_checked_at"] == "2026-12-01T10:00:00+00:00"
+    assert rows[1]["link_check_status"] == rows[1]["link_check_reasons"] == ""
     today = f"{datetime.now(UTC):%Y-%m-%d}"
     assert response.headers["content-disposition"] == (
         f'attachment; filename="{event.slug}-projects-{today}.csv"'

@@ -28,7 +28,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from podium.db import Executor, Record
-from podium.models import EventAttendee, Project, ProjectCollaborator, Referral, User, Vote
+from podium.models import (
+    EventAttendee,
+    LinkCheck,
+    Project,
+    ProjectCollaborator,
+    Referral,
+    User,
+    Vote,
+)
 from podium.queries.statement import Statement
 
 projects = Project.ormar_config.table
@@ -37,6 +45,7 @@ votes = Vote.ormar_config.table
 attendees = EventAttendee.ormar_config.table
 referrals = Referral.ormar_config.table
 collaborators = ProjectCollaborator.ormar_config.table
+link_checks = LinkCheck.ormar_config.table
 
 _EVENT = bindparam("event_id", type_=postgresql.UUID(as_uuid=True))
 _LIMIT = bindparam("chunk_limit", type_=Integer)
@@ -118,10 +127,13 @@ def _projects() -> tuple[Statement, Statement]:
         _team("display_name").label("collaborator_names"),
         _team("email").label("collaborator_emails"),
         _team("phone").label("collaborator_phones"),
+        link_checks.c.status.label("link_check_status"),
+        link_checks.c.reasons.label("link_check_reasons"),
+        link_checks.c.checked_at.label("link_checked_at"),
     ).select_from(
-        ranked.join(projects, projects.c.id == ranked.c.id).join(
-            owner, owner.c.id == projects.c.owner_id
-        )
+        ranked.join(projects, projects.c.id == ranked.c.id)
+        .join(owner, owner.c.id == projects.c.owner_id)
+        .outerjoin(link_checks, link_checks.c.project_id == projects.c.id)
     )
     order = (ranked.c.rank, projects.c.seq)
     after_rank = bindparam("after_rank", type_=BigInteger)

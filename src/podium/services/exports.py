@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import AsyncGenerator, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -58,6 +59,13 @@ def _time(column: str) -> Cell:
     return lambda row: row[column].isoformat()
 
 
+def _reasons(value: Any) -> list[dict[str, str]]:
+    """A check's reasons as stored (jsonb: asyncpg gives the text unless a codec is set)."""
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
 def _contact(prefix: str) -> list[tuple[str, Cell]]:
     return [(f"{prefix}{name}", _field(f"{prefix}{name}")) for name in CONTACT_COLUMNS]
 
@@ -81,6 +89,18 @@ _CELLS: dict[ExportName, list[tuple[str, Cell]]] = {
         ("collaborator_names", _joined("collaborator_names")),
         ("collaborator_emails", _joined("collaborator_emails")),
         ("collaborator_phones", _joined("collaborator_phones")),
+        # The background link check (docs/link-checks.md): empty when never queued.
+        ("link_check_status", lambda row: row["link_check_status"] or ""),
+        (
+            "link_check_reasons",
+            lambda row: "; ".join(
+                f"{r['link']}: {r['message']}" for r in _reasons(row["link_check_reasons"])
+            ),
+        ),
+        (
+            "link_checked_at",
+            lambda row: row["link_checked_at"].isoformat() if row["link_checked_at"] else "",
+        ),
     ],
     "votes": [
         ("vote_id", _id(Entity.VOTE, "seq")),
