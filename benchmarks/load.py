@@ -153,6 +153,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "puts its figures next to this run's",
     )
     parser.add_argument(
+        "--seed-only",
+        action="store_true",
+        help="seed the database, print its shape, seconds, peak RSS and size, and stop",
+    )
+    parser.add_argument(
         "--skip-list-cpu",
         action="store_true",
         help="skip the server-CPU-per-request steps of the lists (every length seeded)",
@@ -839,6 +844,9 @@ async def run(args: argparse.Namespace) -> int:
             **seeded.as_dict(),
             "size": size,
         }
+        if args.seed_only:
+            log(f"tables with their indexes: {size['tables']}")
+            return 0
         results["floor_in_process"] = await in_process_floor(database.url, dataset.big.seq, 30)
         log(f"database floor in process (no HTTP): {results['floor_in_process']}")
 
