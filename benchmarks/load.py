@@ -16,7 +16,15 @@ HTTP on 127.0.0.1 with an open-model load (requests sent at scheduled times, wha
    encoding and for a 304 revalidation (loadbench/wire.py); the searches include the
    compressed and revalidated lists.
 
-Prints tables and writes the figures as JSON to benchmarks/results/. See docs/performance.md.
+`--scale` (= `--scale 10`) seeds a database ten times larger (1,000,000 votes, 50,000 projects,
+events of 5,000, 1,000 and 200 projects; loadbench/seed.py's `scale_plan`) and runs the same
+phases on it; the lists' labels say their real length. `--compare <an earlier run's JSON>` puts
+that run's figures (e.g. the default scale's) next to this one's: CPU per request at a fixed rate
+(the small routes' and the lists' CPU steps) and saturation, per route, and per list its cost per
+project at each length (loadbench/scale.py).
+
+Prints tables and writes the figures as JSON to benchmarks/results/. See docs/performance.md and
+docs/performance-scale.md.
 """
 
 from __future__ import annotations
@@ -104,6 +112,8 @@ SMALL_CPU_VOTES = 600
 # constant (12,000: 12/s for 1,000, 2.4/s for 5,000), at every scale, so the figures compare.
 LIST_CPU_RATE_200 = 60.0
 LIST_CPU_ITEMS_PER_SECOND = 12_000.0
+# The events of one length the lists' CPU steps cycle through: the same 20 at every scale.
+LIST_CPU_EVENTS = 20
 # Single votes prepared for the vote route (its CPU steps and its search): the default plan's
 # ~2,100 spare voters give ~6,300; the scale plan's ~44,000 would give far more than a search
 # sends.
@@ -681,9 +691,22 @@ async def list_cpu_phase(
         by_size.setdefault(len(event.project_seqs), []).append(event)
     variants = []
     for size in sizes.all():
-        events = by_size[size][:20]
+        events = by_size[size][:LIST_CPU_EVENTS]
         readers = [(event, event.attendee_emails[i]) for event in events for i in range(5)]
         rate = list_cpu_rate(size)
+        if len(by_size[size]) > 1:
+            # Every event of that length in turn: more items than the per-worker memo of list
+            # items holds at --scale 10 (220 x 200 against 10,000), as many as the steps
+            # above at the default scale (20 x 200).
+            everyone = [(event, event.attendee_emails[0]) for event in by_size[size]]
+            variants.append(
+                wire.CpuVariant(
+                    projects_label(size),
+                    f"{len(everyone)} events",
+                    rate,
+                    cycle([workload.projects(e, r) for e, r in everyone]),
+                )
+            )
         variants += [
             wire.CpuVariant(
                 projects_label(size),

@@ -61,9 +61,8 @@ def _cpu(results: dict[str, Any] | None) -> dict[str, float]:
     found: dict[str, float] = {}
     for phase in ("small_routes_cpu", "lists_cpu"):
         for row in ((results or {}).get(phase) or {}).get("rows", []):
-            found[row["list"]] = (
-                row["server_cpu_ms_per_request"] + row["database_cpu_ms_per_request"]
-            )
+            label = row["list"] if row["variant"] == "-" else f"{row['list']} ({row['variant']})"
+            found[label] = row["server_cpu_ms_per_request"] + row["database_cpu_ms_per_request"]
     return found
 
 
