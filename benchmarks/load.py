@@ -702,7 +702,7 @@ async def list_cpu_phase(
             variants.append(
                 wire.CpuVariant(
                     projects_label(size),
-                    f"{len(everyone)} events",
+                    "every event",
                     rate,
                     cycle([workload.projects(e, r) for e, r in everyone]),
                 )
