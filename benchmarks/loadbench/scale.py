@@ -129,7 +129,15 @@ def compare(current: dict[str, Any], other: dict[str, Any] | None) -> dict[str, 
             }
         )
     # Lists first by kind and length, then everything else in the runs' order.
-    rows.sort(key=lambda row: (row["items"] is None, row["items"] is None or row["label"]))
+    kinds = list(LIST_KINDS)
+
+    def order(row: dict[str, Any]) -> tuple[int, int, int]:
+        found = list_kind(row["label"])
+        if found is None:
+            return (1, 0, 0)  # stable sort: the runs' order
+        return (0, kinds.index(found[0]), found[1])
+
+    rows.sort(key=order)
     lines = []
     for kind in LIST_KINDS:
         for measure, now, then in (
@@ -178,23 +186,27 @@ def tables(scale: dict[str, Any]) -> list[Table]:
     now = f"x{scale['scale']}"
     then = f"x{scale['other_scale']}" if scale["other_scale"] is not None else "other (none)"
     routes = Table(
-        title=f"How cost grows with the work: this run ({now}) next to {then}; CPU = server + "
-        "database CPU ms per request at a fixed rate (main figure), saturation /s (secondary)"
+        title=f"How cost grows with the work: this run ({now}) next to {then}. CPU: server + "
+        "database CPU ms per request at a fixed rate (main figure); µs/n: that per project "
+        "listed; sat: saturation /s (secondary)"
     )
     columns = (
         "route",
-        "projects",
-        f"CPU ms {then}",
-        f"CPU ms {now}",
+        "n",
+        f"CPU {then}",
+        f"CPU {now}",
         "ratio",
-        f"µs/project {then}",
-        f"µs/project {now}",
-        f"sat. /s {then}",
-        f"sat. /s {now}",
+        f"µs/n {then}",
+        f"µs/n {now}",
+        f"sat {then}",
+        f"sat {now}",
         "ratio ",
     )
     for column in columns:
-        routes.add_column(column, justify="left" if column == "route" else "right")
+        if column == "route":
+            routes.add_column(column, justify="left", no_wrap=True)
+        else:
+            routes.add_column(column, justify="right")
     for row in scale["rows"]:
         routes.add_row(
             row["label"],
