@@ -16,7 +16,15 @@ HTTP on 127.0.0.1 with an open-model load (requests sent at scheduled times, wha
    encoding and for a 304 revalidation (loadbench/wire.py); the searches include the
    compressed and revalidated lists.
 
-Prints tables and writes the figures as JSON to benchmarks/results/. See docs/performance.md.
+`--scale` (= `--scale 10`) seeds a database ten times larger (1,000,000 votes, 50,000 projects,
+events of 5,000, 1,000 and 200 projects; loadbench/seed.py's `scale_plan`) and runs the same
+phases on it; the lists' labels say their real length. `--compare <an earlier run's JSON>` puts
+that run's figures (e.g. the default scale's) next to this one's: CPU per request at a fixed rate
+(the small routes' and the lists' CPU steps) and saturation, per route, and per list its cost per
+project at each length (loadbench/scale.py).
+
+Prints tables and writes the figures as JSON to benchmarks/results/. See docs/performance.md and
+docs/performance-scale.md.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +52,7 @@ from rich.console import Console
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadbench import checks, floor, report, seed, wire
+from loadbench import checks, floor, report, scale, seed, wire
 from loadbench.database import fresh_database
 from loadbench.http import HttpPool
 from loadbench.loadgen import Request, route_stats, run_schedule
@@ -58,25 +67,21 @@ from loadbench.scenarios import (
 from loadbench.server import ServerProcess
 from loadbench.steal import cpu_counters, steal_share
 from loadbench.workload import (
-    ADMIN_LEADERBOARD_1000,
-    ADMIN_LEADERBOARD_1000_304,
     BROWSER_ENCODINGS,
+    COMPRESSED,
     CONSTANT,
     EVENT_PAGE,
-    FLOOR,
-    FLOOR_200,
     FLOOR_EVENT,
-    LEADERBOARD_1000,
-    LEADERBOARD_1000_304,
     PROJECT_PAGE,
-    PROJECTS_200,
-    PROJECTS_200_COMPRESSED,
-    PROJECTS_1000,
-    PROJECTS_1000_COMPRESSED,
+    REVALIDATED,
     USERS_CURRENT,
     VOTE,
     VOTE_RACING,
     Workload,
+    admin_leaderboard_label,
+    floor_label,
+    leaderboard_label,
+    projects_label,
 )
 
 from podium.public_ids import configure_codec
@@ -103,6 +108,37 @@ SMALL_ROUTES = (EVENT_PAGE, USERS_CURRENT, PROJECT_PAGE, VOTE)
 SMALL_CPU_RATE = 250.0
 SMALL_CPU_VOTE_RATE = 50.0
 SMALL_CPU_VOTES = 600
+# The lists' CPU steps: 60/s for 200 projects, then the rate that keeps projects per second
+# constant (12,000: 12/s for 1,000, 2.4/s for 5,000), at every scale, so the figures compare.
+LIST_CPU_RATE_200 = 60.0
+LIST_CPU_ITEMS_PER_SECOND = 12_000.0
+# The events of one length the lists' CPU steps cycle through: the same 20 at every scale.
+LIST_CPU_EVENTS = 20
+# Single votes prepared for the vote route (its CPU steps and its search): the default plan's
+# ~2,100 spare voters give ~6,300; the scale plan's ~44,000 would give far more than a search
+# sends.
+MAX_VOTE_REQUESTS = 10_000
+
+
+@dataclass(frozen=True)
+class ListSizes:
+    """How many projects the seeded events' lists hold: the big event, the small ones, and the
+    medium ones (the scale plan's 1,000-project event; none in the default plan)."""
+
+    big: int
+    small: int
+    medium: tuple[int, ...] = ()
+
+    @classmethod
+    def of(cls, dataset: seed.Dataset) -> ListSizes:
+        return cls(
+            len(dataset.big.project_seqs),
+            len(dataset.small[0].project_seqs),
+            tuple(sorted({len(event.project_seqs) for event in dataset.medium})),
+        )
+
+    def all(self) -> list[int]:
+        return sorted({self.small, *self.medium, self.big})
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -110,6 +146,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="short phases: a smoke run (~1.5 min)")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        nargs="?",
+        const=10,
+        default=1,
+        metavar="FACTOR",
+        help="seed a database FACTOR times the default one (--scale alone: 10, i.e. 1,000,000 "
+        "votes, 50,000 projects, events of 5,000, 1,000 and 200 projects)",
+    )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="results JSON of a run at another scale (e.g. the default one): the scale table "
+        "puts its figures next to this run's",
+    )
+    parser.add_argument(
+        "--seed-only",
+        action="store_true",
+        help="seed the database, print its shape, seconds, peak RSS and size, and stop",
+    )
+    parser.add_argument(
+        "--skip-list-cpu",
+        action="store_true",
+        help="skip the server-CPU-per-request steps of the lists (every length seeded)",
+    )
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="uvicorn workers (default: cores)"
     )
@@ -232,6 +294,8 @@ def route_requests(
     votes: list[Request] = []
     for event in small:
         for email in event.non_voters:
+            if len(votes) >= MAX_VOTE_REQUESTS:
+                break
             own = event.own_projects.get(email, set())
             picks = rng.sample([seq for seq in event.project_seqs if seq not in own], 3)
             votes += [workload.vote(event, email, [seq]) for seq in picks]
@@ -239,31 +303,38 @@ def route_requests(
     rng.shuffle(votes)
     cpu_votes, votes = votes[:SMALL_CPU_VOTES], votes[SMALL_CPU_VOTES:]
 
-    return {
+    size, small_size = len(big.project_seqs), len(small[0].project_seqs)
+    projects_big = projects_label(size)
+    board_big = leaderboard_label(size)
+    admin_big = admin_leaderboard_label(size)
+    sources: dict[str, tuple[Any, int | None]] = {
         CONSTANT: (cycle([workload.constant()]), None),
-        FLOOR: (cycle([workload.floor()]), None),
-        FLOOR_200: (cycle([workload.floor(event) for event in small]), None),
+        floor_label(size): (cycle([workload.floor()]), None),
+        floor_label(small_size): (cycle([workload.floor(event) for event in small]), None),
         FLOOR_EVENT: (cycle([workload.floor_event(e) for e in dataset.events]), None),
         EVENT_PAGE: (cycle([workload.event_page(e) for e in dataset.events]), None),
         USERS_CURRENT: (cycle([workload.users_current(e) for e in everyone]), None),
         PROJECT_PAGE: (cycle([workload.project_page(seq) for seq in projects]), None),
-        PROJECTS_200: (cycle([workload.projects(ev, e) for ev, e in attendees_small]), None),
-        PROJECTS_200_COMPRESSED: (
+        projects_label(small_size): (
+            cycle([workload.projects(ev, e) for ev, e in attendees_small]),
+            None,
+        ),
+        projects_label(small_size) + COMPRESSED: (
             cycle(
                 [workload.projects(ev, e, encoding=BROWSER_ENCODINGS) for ev, e in attendees_small]
             ),
             None,
         ),
-        PROJECTS_1000: (cycle([workload.projects(big, e) for e in attendees_big]), None),
-        PROJECTS_1000_COMPRESSED: (
+        projects_big: (cycle([workload.projects(big, e) for e in attendees_big]), None),
+        projects_big + COMPRESSED: (
             cycle([workload.projects(big, e, encoding=BROWSER_ENCODINGS) for e in attendees_big]),
             None,
         ),
-        LEADERBOARD_1000: (
+        board_big: (
             cycle([workload.projects(big, e, ranked=True) for e in attendees_big]),
             None,
         ),
-        LEADERBOARD_1000_304: (
+        board_big + REVALIDATED: (
             Revalidation(
                 workload.pool,
                 lambda etag: [
@@ -272,13 +343,27 @@ def route_requests(
             ),
             None,
         ),
-        ADMIN_LEADERBOARD_1000: (cycle([workload.admin_leaderboard(big)]), None),
-        ADMIN_LEADERBOARD_1000_304: (
+        admin_big: (cycle([workload.admin_leaderboard(big)]), None),
+        admin_big + REVALIDATED: (
             Revalidation(workload.pool, lambda etag: [workload.admin_leaderboard(big, etag=etag)]),
             None,
         ),
-        VOTE: (cycle(votes), len(votes)),
-    }, cpu_votes
+    }
+    # The scale plan's medium event (1,000 projects): its lists too, so one database has lists
+    # of three lengths.
+    medium_rng = random.Random(4)
+    for event in dataset.medium:
+        n = len(event.project_seqs)
+        readers = medium_rng.sample(event.attendee_emails, 100)
+        sources[floor_label(n)] = (cycle([workload.floor(event)]), None)
+        sources[projects_label(n)] = (cycle([workload.projects(event, e) for e in readers]), None)
+        sources[leaderboard_label(n)] = (
+            cycle([workload.projects(event, e, ranked=True) for e in readers]),
+            None,
+        )
+        sources[admin_leaderboard_label(n)] = (cycle([workload.admin_leaderboard(event)]), None)
+    sources[VOTE] = (cycle(votes), len(votes))
+    return sources, cpu_votes
 
 
 async def smoke_check(
@@ -301,7 +386,9 @@ async def smoke_check(
             raise SystemExit(f"{request.label} answered {response.status}: {response.body[:300]!r}")
 
 
-def evaluate(searches: dict[str, Saturation], burst: dict[str, Any] | None) -> list[report.Goal]:
+def evaluate(
+    searches: dict[str, Saturation], burst: dict[str, Any] | None, sizes: ListSizes
+) -> list[report.Goal]:
     goals = []
     # The event page and the lists are judged against their database floors (#13): the rows
     # "≥ 0.50 of the framework ceiling" are retired (a 140 kB list cannot match a constant
@@ -320,12 +407,12 @@ def evaluate(searches: dict[str, Saturation], burst: dict[str, Any] | None) -> l
                 None,
             )
         )
-    for label, floor_label in (
-        (PROJECTS_200, FLOOR_200),
-        (LEADERBOARD_1000, FLOOR),
-        (ADMIN_LEADERBOARD_1000, FLOOR),
-    ):
-        listed, base = searches.get(label), searches.get(floor_label)
+    pairs = [(projects_label(sizes.small), floor_label(sizes.small))]
+    for size in (sizes.big, *sizes.medium):
+        pairs += [(leaderboard_label(size), floor_label(size))]
+        pairs += [(admin_leaderboard_label(size), floor_label(size))]
+    for label, floor_name in pairs:
+        listed, base = searches.get(label), searches.get(floor_name)
         if not (listed and base and listed.saturation_rate and base.saturation_rate):
             continue
         cost = base.saturation_rate / listed.saturation_rate
@@ -375,12 +462,14 @@ def evaluate_issue_12(
     wire_results: dict[str, Any] | None,
     small_cpu: dict[str, Any] | None,
     baseline: dict[str, dict[str, Any]],
+    list_sizes: ListSizes,
 ) -> list[report.Goal]:
     """Issue #12's goals: compressed bytes, 304 throughput, small routes not slower."""
     goals = []
+    lists = (projects_label(list_sizes.small), projects_label(list_sizes.big))
     if wire_results is not None:
         sizes = wire_results["sizes"]
-        for name in ("GET /events/{id}/projects [200]", "GET /events/{id}/projects [1000]"):
+        for name in lists:
             rows = {row["accept_encoding"]: row for row in sizes if row["list"] == name}
             raw = rows[None]["body_bytes"]
             short = name.removeprefix("GET /events/{id}/projects ")
@@ -402,7 +491,7 @@ def evaluate_issue_12(
                 )
         cpu = {(row["list"], row["variant"]): row for row in wire_results["server_cpu"]["rows"]}
         parts = []
-        for name in ("GET /events/{id}/projects [200]", "GET /events/{id}/projects [1000]"):
+        for name in lists:
             plain = cpu.get((name, "identity"))
             packed = cpu.get((name, "zstd"))
             if plain and packed:
@@ -421,21 +510,20 @@ def evaluate_issue_12(
                     None,
                 )
             )
-    plain, packed = searches.get(PROJECTS_1000), searches.get(PROJECTS_1000_COMPRESSED)
+    plain, packed = searches.get(lists[1]), searches.get(lists[1] + COMPRESSED)
     if plain and packed and plain.saturation_rate:
         ratio = packed.saturation_rate / plain.saturation_rate
         goals.append(
             report.Goal(
-                f"(context) projects [1000] throughput, '{BROWSER_ENCODINGS}' vs identity",
+                f"(context) projects [{list_sizes.big}] throughput, '{BROWSER_ENCODINGS}' vs "
+                "identity",
                 f"{ratio:.2f}x ({packed.saturation_rate:.0f} vs {plain.saturation_rate:.0f} /s)",
                 "-",
                 None,
             )
         )
-    for full_label, revalidated_label in (
-        (LEADERBOARD_1000, LEADERBOARD_1000_304),
-        (ADMIN_LEADERBOARD_1000, ADMIN_LEADERBOARD_1000_304),
-    ):
+    for full_label in (leaderboard_label(list_sizes.big), admin_leaderboard_label(list_sizes.big)):
+        revalidated_label = full_label + REVALIDATED
         full, revalidated = searches.get(full_label), searches.get(revalidated_label)
         if full and revalidated and full.saturation_rate:
             ratio = revalidated.saturation_rate / full.saturation_rate
@@ -586,6 +674,69 @@ async def small_cpu_phase(
     return cpu
 
 
+def list_cpu_rate(size: int) -> float:
+    """A list's fixed rate for its CPU steps: about the same CPU time per second whatever its
+    length (~0.3 of a core on the machine of docs/performance.md), the same at every scale."""
+    return min(LIST_CPU_RATE_200, LIST_CPU_ITEMS_PER_SECOND / size)
+
+
+async def list_cpu_phase(
+    pool: HttpPool, workload: Workload, sizes: ListSizes, meter: wire.CpuMeter, timing: Timing
+) -> dict[str, Any]:
+    """Server and database CPU per request of each list at a fixed rate, for every list length
+    seeded (200 and 1,000; at --scale 10 also 5,000): the public list, the leaderboard and the
+    owner's leaderboard, identity (no Accept-Encoding), no If-None-Match."""
+    by_size: dict[int, list[Any]] = {}
+    for event in workload.events:
+        by_size.setdefault(len(event.project_seqs), []).append(event)
+    variants = []
+    for size in sizes.all():
+        events = by_size[size][:LIST_CPU_EVENTS]
+        readers = [(event, event.attendee_emails[i]) for event in events for i in range(5)]
+        rate = list_cpu_rate(size)
+        if len(by_size[size]) > 1:
+            # Every event of that length in turn: more items than the per-worker memo of list
+            # items holds at --scale 10 (220 x 200 against 10,000), as many as the steps
+            # above at the default scale (20 x 200).
+            everyone = [(event, event.attendee_emails[0]) for event in by_size[size]]
+            variants.append(
+                wire.CpuVariant(
+                    projects_label(size),
+                    "every event",
+                    rate,
+                    cycle([workload.projects(e, r) for e, r in everyone]),
+                )
+            )
+        variants += [
+            wire.CpuVariant(
+                projects_label(size),
+                "-",
+                rate,
+                cycle([workload.projects(e, r) for e, r in readers]),
+            ),
+            wire.CpuVariant(
+                leaderboard_label(size),
+                "-",
+                rate,
+                cycle([workload.projects(e, r, ranked=True) for e, r in readers]),
+            ),
+            wire.CpuVariant(
+                admin_leaderboard_label(size),
+                "-",
+                rate,
+                cycle([workload.admin_leaderboard(e) for e in events]),
+            ),
+        ]
+    log(
+        f"lists: server and database CPU per request at fixed rates "
+        f"({', '.join(f'[{n}] {list_cpu_rate(n):.0f}/s' for n in sizes.all())}), "
+        f"{timing.cpu_step_seconds:.0f} s each, {timing.cpu_rounds} round(s)"
+    )
+    cpu = await wire.server_cpu(pool, meter, variants, timing.cpu_step_seconds, timing.cpu_rounds)
+    log_cpu(cpu)
+    return cpu
+
+
 def log_cpu(cpu: dict[str, Any]) -> None:
     log(
         f"  idle: server {cpu['idle_server_cores_busy'] * 1000:.1f} ms/s, "
@@ -614,12 +765,15 @@ async def wire_phase(
         )
     log("the middleware's encoders in process")
     encoders = wire.encoder_timings(bodies, 5 if timing.cpu_rounds < 2 else 20)
-    shares = wire.field_shares(bodies["GET /events/{id}/projects [1000]"])
+    big, small = workload.big, workload.small
+    size, small_size = len(big.project_seqs), len(small[0].project_seqs)
+    # The big list's rate scaled to its length (the default plan's 1,000 at CPU_RATE_1000).
+    big_rate = CPU_RATE_1000 * 1000 / size
+    shares = wire.field_shares(bodies[projects_label(size)])
     log(
-        "  what the zstd bytes of the 1,000-project list are: "
+        f"  what the zstd bytes of the {size:,}-project list are: "
         + ", ".join(f"{key} {share:.0%}" for key, share in shares["shares"].items())
     )
-    big, small = workload.big, workload.small
     attendees_small = [(event, event.attendee_emails[i]) for event in small for i in range(5)]
     attendees_big = big.attendee_emails[:100]
     variants = []
@@ -627,7 +781,7 @@ async def wire_phase(
         name = wire.encoding_name(encoding).split()[0]
         variants.append(
             wire.CpuVariant(
-                "GET /events/{id}/projects [200]",
+                projects_label(small_size),
                 name,
                 CPU_RATE_200,
                 cycle([workload.projects(ev, e, encoding=encoding) for ev, e in attendees_small]),
@@ -637,9 +791,9 @@ async def wire_phase(
         name = wire.encoding_name(encoding).split()[0]
         variants.append(
             wire.CpuVariant(
-                "GET /events/{id}/projects [1000]",
+                projects_label(size),
                 name,
-                CPU_RATE_1000,
+                big_rate,
                 cycle([workload.projects(big, e, encoding=encoding) for e in attendees_big]),
             )
         )
@@ -650,17 +804,12 @@ async def wire_phase(
     admin = Revalidation(pool, lambda etag: [workload.admin_leaderboard(big, etag=etag)])
     await board.prepare()
     await admin.prepare()
-    name = "GET /events/{id}/projects?leaderboard=true [1000]"
+    name, admin_name = leaderboard_label(size), admin_leaderboard_label(size)
     variants += [
-        wire.CpuVariant(name, "identity", CPU_RATE_1000, cycle(board.build(None))),
-        wire.CpuVariant(name, "304", CPU_RATE_1000, board),
-        wire.CpuVariant(
-            "GET /events/admin/{id}/leaderboard [1000]",
-            "identity",
-            CPU_RATE_1000,
-            cycle(admin.build(None)),
-        ),
-        wire.CpuVariant("GET /events/admin/{id}/leaderboard [1000]", "304", CPU_RATE_1000, admin),
+        wire.CpuVariant(name, "identity", big_rate, cycle(board.build(None))),
+        wire.CpuVariant(name, "304", big_rate, board),
+        wire.CpuVariant(admin_name, "identity", big_rate, cycle(admin.build(None))),
+        wire.CpuVariant(admin_name, "304", big_rate, admin),
     ]
     log(
         f"server CPU per request: {len(variants)} variants at a fixed rate, "
@@ -694,26 +843,33 @@ async def run(args: argparse.Namespace) -> int:
             f"[yellow]load average is {load_now:.2f}: other work on this machine skews the figures[/yellow]"
         )
 
-    plan = seed.SeedPlan()
+    plan = seed.scale_plan(args.scale)
+    results["settings"]["scale"] = args.scale
+    results["settings"]["plan"] = plan.__dict__
     async with fresh_database(args.database_url, keep=args.keep_database) as database:
         log(f"database: PostgreSQL {database.server_version} ({database.where})")
-        rows, dataset = seed.generate(plan)
         conn = await asyncpg.connect(database.url)
         try:
-            write_seconds = await seed.write(conn, rows)
+            seeded = await seed.seed_database(conn, plan)
+            size = await scale.database_size(conn)
         finally:
             await conn.close()
-        del rows
+        dataset = seeded.dataset
         log(
-            f"seeded {dataset.counts} in {dataset.seconds:.1f} s + {write_seconds:.1f} s (COPY, VACUUM ANALYZE)"
+            f"seeded {dataset.counts} in {seeded.generate_seconds:.1f} s (rows in Python) + "
+            f"{seeded.copy_seconds:.1f} s (COPY, {seeded.chunks} chunk(s)) + "
+            f"{seeded.vacuum_seconds:.1f} s (VACUUM ANALYZE); peak RSS "
+            f"{seeded.peak_rss_bytes / 2**20:.0f} MiB; database {size['bytes'] / 2**20:.0f} MiB"
         )
         results["database"] = {
             "server_version": database.server_version,
             "where": database.where,
-            "rows": dataset.counts,
-            "generate_seconds": dataset.seconds,
-            "write_seconds": write_seconds,
+            **seeded.as_dict(),
+            "size": size,
         }
+        if args.seed_only:
+            log(f"tables with their indexes: {size['tables']}")
+            return 0
         results["floor_in_process"] = await in_process_floor(database.url, dataset.big.seq, 30)
         log(f"database floor in process (no HTTP): {results['floor_in_process']}")
 
@@ -731,7 +887,10 @@ async def run(args: argparse.Namespace) -> int:
         pool = HttpPool("127.0.0.1", server.port, args.max_connections)
         meter_conn = await asyncpg.connect(database.url)
         try:
-            workload = Workload(pool, dataset.big, dataset.small, server.jwt_secret)
+            workload = Workload(
+                pool, dataset.big, dataset.small, server.jwt_secret, medium=dataset.medium
+            )
+            sizes = ListSizes.of(dataset)
             sources, cpu_votes = route_requests(workload, dataset, random.Random(3))
             sources = select_routes(sources, args.routes)
             await smoke_check(pool, sources, workload)
@@ -741,6 +900,8 @@ async def run(args: argparse.Namespace) -> int:
                 results["small_routes_cpu"] = await small_cpu_phase(
                     pool, workload, dataset, cpu_votes, meter, timing
                 )
+            if not args.skip_list_cpu:
+                results["lists_cpu"] = await list_cpu_phase(pool, workload, sizes, meter, timing)
             wire_results = None
             if not args.skip_wire:
                 wire_results = await wire_phase(pool, workload, meter, timing)
@@ -769,10 +930,12 @@ async def run(args: argparse.Namespace) -> int:
     results["machine"]["load_average_at_end"] = os.getloadavg()
     results["machine"]["cpu_steal_share"] = steal_share(counters_at_start, cpu_counters())
     log(f"hypervisor steal over the run: {results['machine']['cpu_steal_share']:.1%} of CPU time")
-    goals = evaluate(searches, burst)
+    goals = evaluate(searches, burst, sizes)
     baseline = load_baseline(args.baseline)
     results["baseline"] = {"files": [str(path) for path in args.baseline], "routes": baseline}
-    goals += evaluate_issue_12(searches, wire_results, results.get("small_routes_cpu"), baseline)
+    goals += evaluate_issue_12(
+        searches, wire_results, results.get("small_routes_cpu"), baseline, sizes
+    )
     goals += evaluate_baseline(searches, baseline)
     results["goals"] = [goal.as_dict() for goal in goals]
     results["seconds"] = time.perf_counter() - started
@@ -785,9 +948,16 @@ async def run(args: argparse.Namespace) -> int:
                 "Small routes: CPU per request at a fixed rate", results["small_routes_cpu"]
             )
         )
+    if "lists_cpu" in results:
+        tables.append(
+            report.cpu_table("Lists: CPU per request at a fixed rate", results["lists_cpu"])
+        )
     if wire_results is not None:
         tables += report.wire_tables(wire_results)
     tables.append(report.saturation_table(list(searches.values()), ceiling))
+    compared = json.loads(args.compare.read_text()) if args.compare else None
+    results["scale"] = scale.compare(results, compared)
+    tables += scale.tables(results["scale"])
     if mix_phases:
         tables.append(report.phase_table("Persona mix at fixed offered rates", mix_phases))
     if burst is not None:

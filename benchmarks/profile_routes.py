@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import cProfile
 import io
+import json
 import logging
 import logging.config
 import pstats
@@ -27,6 +28,7 @@ from typing import Any
 
 import asyncpg
 import asyncpg.connection
+import orjson
 import uvloop
 from pydantic import SecretStr
 
@@ -36,21 +38,17 @@ from loadbench import seed
 from loadbench.bench_app import CONSTANT_BODY
 from loadbench.database import fresh_database
 from loadbench.workload import (
-    ADMIN_LEADERBOARD_1000,
-    ADMIN_LEADERBOARD_1000_304,
     BROWSER_ENCODINGS,
+    COMPRESSED,
     CONSTANT,
     EVENT_PAGE,
-    LEADERBOARD_1000,
-    LEADERBOARD_1000_304,
     PROJECT_PAGE,
-    PROJECTS_200,
-    PROJECTS_200_COMPRESSED,
-    PROJECTS_1000,
-    PROJECTS_1000_COMPRESSED,
     REVALIDATED,
     USERS_CURRENT,
     VOTE,
+    admin_leaderboard_label,
+    leaderboard_label,
+    projects_label,
 )
 
 from podium import logs
@@ -86,6 +84,45 @@ class Statements:
 
     async def install(self, conn: asyncpg.Connection) -> None:
         conn.add_query_logger(self)
+
+
+# Tables whose full scan would grow with the database (events has a few hundred rows at most
+# here, and a scan of it is what the planner picks for a handful of pages).
+GROWING_TABLES = {
+    "users",
+    "projects",
+    "project_collaborators",
+    "votes",
+    "event_attendees",
+    "referrals",
+}
+
+
+def _scans(node: dict[str, Any], found: list[str]) -> None:
+    kind = node.get("Node Type", "")
+    if "Scan" in kind and "Relation Name" in node:
+        found.append(f"{kind} on {node['Relation Name']}")
+    for child in node.get("Plans", []):
+        _scans(child, found)
+
+
+async def plan_check(url: str, statements: Statements) -> dict[str, list[str]]:
+    """Per SELECT the route sent (the last of each kind): the scans its plan uses (EXPLAIN
+    without ANALYZE). A Seq Scan on a table that grows with the data is what the scale run
+    looks for."""
+    conn = await asyncpg.connect(url)
+    plans: dict[str, list[str]] = {}
+    try:
+        for kind, (statement, parameters) in statements.last.items():
+            if not statement.lstrip().upper().startswith("SELECT"):
+                continue
+            plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON) {statement}", *(parameters or ()))
+            found: list[str] = []
+            _scans(orjson.loads(plan)[0]["Plan"], found)
+            plans[kind] = found
+    finally:
+        await conn.close()
+    return plans
 
 
 async def explain(url: str, statements: Statements) -> None:
@@ -164,7 +201,7 @@ def requests_for(dataset: seed.Dataset, rng: random.Random) -> dict[str, list[Ca
     big, small = dataset.big, dataset.small
     event_id = lambda e: public_id(Entity.EVENT, e.seq)  # noqa: E731
     votes = []
-    for ev in small:
+    for ev in small[:20]:
         for email in ev.non_voters[:20]:
             own = ev.own_projects.get(email, set())
             seq = rng.choice([s for s in ev.project_seqs if s not in own])
@@ -175,7 +212,8 @@ def requests_for(dataset: seed.Dataset, rng: random.Random) -> dict[str, list[Ca
     compressed = (("Accept-Encoding", BROWSER_ENCODINGS),)
     board = f"/events/{event_id(big)}/projects?leaderboard=true"
     admin = f"/events/admin/{event_id(big)}/leaderboard"
-    return {
+    size, small_size = len(big.project_seqs), len(small[0].project_seqs)
+    requests: dict[str, list[Call]] = {
         CONSTANT: [("GET", "/__bench/constant", None, b"", ())],
         EVENT_PAGE: [("GET", f"/events/{event_id(e)}", None, b"", ()) for e in dataset.events],
         USERS_CURRENT: [
@@ -186,18 +224,18 @@ def requests_for(dataset: seed.Dataset, rng: random.Random) -> dict[str, list[Ca
             ("GET", f"/projects/{public_id(Entity.PROJECT, s)}", None, b"", ())
             for s in rng.sample(big.project_seqs, 50)
         ],
-        PROJECTS_200: [
+        projects_label(small_size): [
             ("GET", f"/events/{event_id(e)}/projects", token(e.attendee_emails[0]), b"", ())
-            for e in small
+            for e in small[:20]
         ],
-        PROJECTS_200_COMPRESSED: [
+        projects_label(small_size) + COMPRESSED: [
             ("GET", f"/events/{event_id(e)}/projects", token(e.attendee_emails[0]), b"", compressed)
-            for e in small
+            for e in small[:20]
         ],
-        PROJECTS_1000: [
+        projects_label(size): [
             ("GET", f"/events/{event_id(big)}/projects", token(big.attendee_emails[0]), b"", ())
         ],
-        PROJECTS_1000_COMPRESSED: [
+        projects_label(size) + COMPRESSED: [
             (
                 "GET",
                 f"/events/{event_id(big)}/projects",
@@ -206,13 +244,29 @@ def requests_for(dataset: seed.Dataset, rng: random.Random) -> dict[str, list[Ca
                 compressed,
             )
         ],
-        LEADERBOARD_1000: [("GET", board, token(big.owner_email), b"", ())],
+        leaderboard_label(size): [("GET", board, token(big.owner_email), b"", ())],
         # If-None-Match is filled in with the route's current ETag before the first call.
-        LEADERBOARD_1000_304: [("GET", board, token(big.owner_email), b"", ())],
-        ADMIN_LEADERBOARD_1000: [("GET", admin, token(big.owner_email), b"", ())],
-        ADMIN_LEADERBOARD_1000_304: [("GET", admin, token(big.owner_email), b"", ())],
-        VOTE: votes,
+        leaderboard_label(size) + REVALIDATED: [("GET", board, token(big.owner_email), b"", ())],
+        admin_leaderboard_label(size): [("GET", admin, token(big.owner_email), b"", ())],
+        admin_leaderboard_label(size) + REVALIDATED: [
+            ("GET", admin, token(big.owner_email), b"", ())
+        ],
     }
+    # The scale plan's 1,000-project event: its lists as well.
+    for ev in dataset.medium:
+        n = len(ev.project_seqs)
+        owner = token(ev.owner_email)
+        requests[projects_label(n)] = [
+            ("GET", f"/events/{event_id(ev)}/projects", token(ev.attendee_emails[0]), b"", ())
+        ]
+        requests[leaderboard_label(n)] = [
+            ("GET", f"/events/{event_id(ev)}/projects?leaderboard=true", owner, b"", ())
+        ]
+        requests[admin_leaderboard_label(n)] = [
+            ("GET", f"/events/admin/{event_id(ev)}/leaderboard", owner, b"", ())
+        ]
+    requests[VOTE] = votes
+    return requests
 
 
 async def with_current_etag(app: Any, requests: list[Call]) -> list[Call]:
@@ -225,13 +279,20 @@ async def with_current_etag(app: Any, requests: list[Call]) -> list[Call]:
 
 
 async def run(args: argparse.Namespace) -> None:
+    results: dict[str, Any] = {"scale": args.scale, "routes": []}
     async with fresh_database(args.database_url, keep=False) as db:
-        rows, dataset = seed.generate(seed.SeedPlan())
         conn = await asyncpg.connect(db.url)
         try:
-            await seed.write(conn, rows)
+            seeded = await seed.seed_database(conn, seed.scale_plan(args.scale))
         finally:
             await conn.close()
+        dataset = seeded.dataset
+        results["database"] = seeded.as_dict()
+        print(
+            f"seeded x{args.scale}: {dataset.counts} in {seeded.generate_seconds:.1f} s + "
+            f"{seeded.copy_seconds + seeded.vacuum_seconds:.1f} s, peak RSS "
+            f"{seeded.peak_rss_bytes / 2**20:.0f} MiB"
+        )
         settings = Settings(
             env=Environment.DEVELOPMENT,
             database_url=db.url,
@@ -253,7 +314,7 @@ async def run(args: argparse.Namespace) -> None:
                     for part in args.routes.split(",")
                 ):
                     continue
-                full_lists = "1000" in label and not label.endswith(REVALIDATED)
+                full_lists = _length(label) >= 1000 and not label.endswith(REVALIDATED)
                 repetitions = args.repetitions if not full_lists else max(5, args.repetitions // 10)
                 if label.endswith(REVALIDATED):
                     requests = await with_current_etag(app, requests)
@@ -286,12 +347,51 @@ async def run(args: argparse.Namespace) -> None:
                 )
                 for statement, count in statements.counts.most_common():
                     print(f"   {count / done:5.1f} per request  {statement}")
+                scans = await plan_check(db.url, statements) if args.plans else {}
+                for statement, found in scans.items():
+                    growing = [
+                        f
+                        for f in found
+                        if f.startswith("Seq Scan on ") and f.split()[-1] in GROWING_TABLES
+                    ]
+                    print(
+                        f"   plan of {statement!r}: {', '.join(found) or 'no scan'}"
+                        + (
+                            f"  [SEQ SCAN OF A GROWING TABLE: {', '.join(growing)}]"
+                            if growing
+                            else ""
+                        )
+                    )
+                results["routes"].append(
+                    {
+                        "label": label,
+                        "median_ms": statistics.median(timings),
+                        "best_ms": min(timings),
+                        "cpu_ms": cpu_ms,
+                        "requests": done,
+                        "statuses": {str(k): v for k, v in statuses.items()},
+                        "statements_per_request": {
+                            statement: count / done
+                            for statement, count in statements.counts.most_common()
+                        },
+                        "plans": scans,
+                    }
+                )
                 if args.explain:
                     await explain(db.url, statements)
                 if profiler:
                     out = io.StringIO()
                     pstats.Stats(profiler, stream=out).sort_stats(args.sort).print_stats(args.top)
                     print(out.getvalue())
+    if args.output:
+        args.output.write_text(json.dumps(results, indent=2))
+        print(f"\nresults: {args.output}")
+
+
+def _length(label: str) -> int:
+    """The projects a list label says it returns ("[5000]"), 0 for other routes."""
+    _, _, tail = label.rpartition("[")
+    return int(tail.split("]")[0]) if tail and tail.split("]")[0].isdigit() else 0
 
 
 def main() -> None:
@@ -302,6 +402,22 @@ def main() -> None:
         "--database-url", help="PostgreSQL server for the fresh database (default: embedded)"
     )
     parser.add_argument("--repetitions", type=int, default=200)
+    parser.add_argument(
+        "--scale",
+        type=int,
+        nargs="?",
+        const=10,
+        default=1,
+        metavar="FACTOR",
+        help="seed FACTOR times the default database (alone: 10), as load.py --scale does",
+    )
+    parser.add_argument(
+        "--plans",
+        action="store_true",
+        help="print the scans of each SELECT's plan (EXPLAIN), flagging sequential scans of "
+        "the tables that grow with the data",
+    )
+    parser.add_argument("--output", type=Path, help="write the figures as JSON here")
     parser.add_argument(
         "--routes",
         help="comma-separated substrings of the route labels to profile (=label: exactly)",

@@ -1,6 +1,9 @@
 """A realistic, reproducible database for the load benchmark, written with COPY.
 
 The shape (defaults): 20 events of 200 projects and one of 1,000, 5,000 attendees, 100,000 votes.
+`scale_plan(10)`: the same routes' data 10x larger (one event of 5,000 projects, one of 1,000,
+220 of 200; 50,000 attendees, 1,000,000 votes), written by `seed_database` in chunks so memory
+stays bounded.
 Everything the rules require holds by construction: voters attend the event, never vote for a
 project they own or collaborate on, cast at most `max_votes_per_user` votes per event, and no
 voter votes twice for a project. Teams are disjoint within an event. Popularity is skewed (a few
@@ -15,8 +18,10 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
+import resource
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -114,6 +119,70 @@ class SeedPlan:
     small_event_share: float = 0.32
     referral_share: float = 0.1
     rng_seed: int = 2026
+    # Events between the big one and the small ones (the scale plan's 1,000-project event, so
+    # one database has lists of 200, 1,000 and 5,000); every attendee of theirs votes in full.
+    medium_events: int = 0
+    medium_event_projects: int = 1000
+    medium_event_share: float = 0.0
+
+    def event_sizes(self) -> list[int]:
+        """Projects per event, in the order the events are generated: big, medium, small."""
+        return (
+            [self.big_event_projects]
+            + [self.medium_event_projects] * self.medium_events
+            + [self.small_event_projects] * self.small_events
+        )
+
+    def attendances(self) -> list[int]:
+        """Attendees per event, in the order of `event_sizes`."""
+        return (
+            [round(self.attendees * self.big_event_share)]
+            + [round(self.attendees * self.medium_event_share)] * self.medium_events
+            + [round(self.attendees * self.small_event_share)] * self.small_events
+        )
+
+
+# The scale plan's units: the default plan's 5,000 projects, 5,000 attendees and 100,000 votes
+# per unit of scale; the lists' query ceiling (5,000 projects) caps the big event.
+PROJECTS_PER_SCALE = 5000
+BIG_EVENT_PROJECTS_PER_SCALE = 1000
+LIST_CEILING = 5000
+# Attendees per project in the big and medium events (teams average 2 people; the rest vote),
+# and per small event as in the default plan (1,600 for 200 projects): event_attendees grows
+# with the number of events, not with the number of users.
+ATTENDEES_PER_BIG_PROJECT = 4
+SMALL_EVENT_ATTENDEES = 1600
+
+
+def scale_plan(factor: int) -> SeedPlan:
+    """The default plan at `factor` times its size: `factor` x the projects, attendees (users)
+    and votes. 1 is the default plan; 10 has one event of 5,000 projects, one of 1,000 and 220
+    of 200, 50,000 attendees, 380,000 attendances and 1,000,000 votes.
+
+    Each user attends about as many events as in the default plan (a share of 1,600 / users
+    per small event), so event_attendees stays at a few hundred thousand rows."""
+    if factor < 1:
+        raise ValueError("scale factor must be at least 1")
+    default = SeedPlan()
+    if factor == 1:
+        return default
+    attendees = default.attendees * factor
+    big = min(BIG_EVENT_PROJECTS_PER_SCALE * factor, LIST_CEILING)
+    medium = 1 if big > default.big_event_projects else 0
+    rest = PROJECTS_PER_SCALE * factor - big - medium * default.big_event_projects
+    return SeedPlan(
+        small_events=rest // default.small_event_projects,
+        small_event_projects=default.small_event_projects,
+        big_event_projects=big,
+        attendees=attendees,
+        votes=default.votes * factor,
+        burst_voters=default.burst_voters,
+        big_event_share=ATTENDEES_PER_BIG_PROJECT * big / attendees,
+        small_event_share=SMALL_EVENT_ATTENDEES / attendees,
+        medium_events=medium,
+        medium_event_projects=default.big_event_projects,
+        medium_event_share=ATTENDEES_PER_BIG_PROJECT * default.big_event_projects / attendees,
+    )
 
 
 @dataclass
@@ -135,10 +204,11 @@ class Dataset:
     small: list[SeededEvent]
     counts: dict[str, int]
     seconds: float
+    medium: list[SeededEvent] = field(default_factory=list)
 
     @property
     def events(self) -> list[SeededEvent]:
-        return [self.big, *self.small]
+        return [self.big, *self.medium, *self.small]
 
 
 def _uuid(rng: random.Random) -> uuid.UUID:
@@ -150,10 +220,15 @@ def _sentence(rng: random.Random, words: int) -> str:
 
 
 class _Rows:
-    """Rows per table, with the next `seq` of each."""
+    """Rows per table not written yet, with the next `seq` of each and the count of all rows
+    made (written or not)."""
 
     def __init__(self) -> None:
         self.tables: dict[str, list[tuple[Any, ...]]] = {}
+        self.counts: dict[str, int] = {}
+        self.buffered = 0
+        # seq -> id of every project: the votes need it after the projects' rows are written.
+        self.project_ids: dict[int, uuid.UUID] = {}
         self._seq: dict[str, itertools.count[int]] = {}
 
     def next_seq(self, table: str) -> int:
@@ -161,6 +236,14 @@ class _Rows:
 
     def add(self, table: str, row: tuple[Any, ...]) -> None:
         self.tables.setdefault(table, []).append(row)
+        self.counts[table] = self.counts.get(table, 0) + 1
+        self.buffered += 1
+
+    def take(self) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """The buffered rows, parents' tables first (the foreign keys), and forget them."""
+        taken = [(table, self.tables[table]) for table in TABLE_ORDER if self.tables.get(table)]
+        self.tables, self.buffered = {}, 0
+        return taken
 
 
 COLUMNS = {
@@ -214,9 +297,24 @@ TABLE_ORDER = tuple(COLUMNS)
 def generate(plan: SeedPlan, now: datetime | None = None) -> tuple[_Rows, Dataset]:
     """Every row of the benchmark database, and what the load needs to know about them."""
     started = time.perf_counter()
-    rng = random.Random(plan.rng_seed)
-    now = now or datetime.now(UTC)
     rows = _Rows()
+    steps = _steps(plan, now or datetime.now(UTC), rows)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            dataset: Dataset = done.value
+            break
+    dataset.seconds = time.perf_counter() - started
+    return rows, dataset
+
+
+def _steps(plan: SeedPlan, now: datetime, rows: _Rows) -> Iterator[None]:
+    """Adds the rows to `rows`, pausing (a yield) after each event's attendees and projects and
+    after each event's votes, where the rows so far may be written and dropped; returns the
+    Dataset. Every parent row is made before its children, so rows written at any pause in
+    TABLE_ORDER satisfy the foreign keys."""
+    rng = random.Random(plan.rng_seed)
 
     user_ids: dict[str, uuid.UUID] = {}
 
@@ -243,11 +341,12 @@ def generate(plan: SeedPlan, now: datetime | None = None) -> tuple[_Rows, Datase
     for email in attendees:
         add_user(email, now - timedelta(days=rng.uniform(30, 400)))
 
-    sizes = [plan.big_event_projects] + [plan.small_event_projects] * plan.small_events
-    big_attendance = round(plan.attendees * plan.big_event_share)
-    small_attendance = round(plan.attendees * plan.small_event_share)
-    big_votes = (big_attendance - plan.burst_voters) * max_votes_per_user(sizes[0])
-    small_votes = max(0, plan.votes - big_votes)
+    sizes = plan.event_sizes()
+    attendances = plan.attendances()
+    medium = range(1, 1 + plan.medium_events)
+    big_votes = (attendances[0] - plan.burst_voters) * max_votes_per_user(sizes[0])
+    medium_votes = [attendances[i] * max_votes_per_user(sizes[i]) for i in medium]
+    small_votes = max(0, plan.votes - big_votes - sum(medium_votes))
 
     events: list[SeededEvent] = []
     for index, project_count in enumerate(sizes):
@@ -270,8 +369,7 @@ def generate(plan: SeedPlan, now: datetime | None = None) -> tuple[_Rows, Datase
                 start - timedelta(days=30),
             ),
         )
-        size = big_attendance if index == 0 else small_attendance
-        members = rng.sample(attendees, min(size, len(attendees)))
+        members = rng.sample(attendees, min(attendances[index], len(attendees)))
         for email in members:
             rows.add(
                 "event_attendees",
@@ -298,15 +396,21 @@ def generate(plan: SeedPlan, now: datetime | None = None) -> tuple[_Rows, Datase
         event = SeededEvent(event_seq, event_id, owner_email, [], members)
         _add_projects(rows, rng, event, project_count, user_ids, start)
         events.append(event)
+        yield
 
-    big, small = events[0], events[1:]
+    big, middle, small = events[0], events[1 : 1 + len(medium)], events[1 + len(medium) :]
     _add_votes(rows, rng, big, user_ids, big_votes, reserved=plan.burst_voters)
+    yield
+    for event, target in zip(middle, medium_votes, strict=True):
+        _add_votes(rows, rng, event, user_ids, target, reserved=0)
+        yield
     per_small = _split(small_votes, len(small))
     for event, target in zip(small, per_small, strict=True):
         _add_votes(rows, rng, event, user_ids, target, reserved=0)
+        yield
 
-    counts = {table: len(rows.tables.get(table, [])) for table in TABLE_ORDER}
-    return rows, Dataset(big, small, counts, time.perf_counter() - started)
+    counts = {table: rows.counts.get(table, 0) for table in TABLE_ORDER}
+    return Dataset(big, small, counts, 0.0, medium=middle)
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -335,6 +439,7 @@ def _add_projects(
             raise ValueError("not enough attendees for the projects of an event")
         seq = rows.next_seq("projects")
         project_id = _uuid(rng)
+        rows.project_ids[seq] = project_id
         created = start + timedelta(minutes=rng.uniform(0, 2880))
         title = _sentence(rng, 3).title()
         rows.add(
@@ -386,7 +491,7 @@ def _add_votes(
     cumulative = list(
         itertools.accumulate(1 / (rank + 1) ** POPULARITY_EXPONENT for rank in range(len(ranked)))
     )
-    project_ids = {row[1]: row[0] for row in rows.tables["projects"] if row[10] == event.id}
+    project_ids = rows.project_ids
     voters = list(event.attendee_emails)
     rng.shuffle(voters)
     event.non_voters = voters[:reserved]
@@ -434,3 +539,110 @@ async def write(conn: asyncpg.Connection, rows: _Rows) -> float:
     # Statistics and the visibility map as autovacuum would leave them on a live server.
     await conn.execute("VACUUM ANALYZE")
     return time.perf_counter() - started
+
+
+# The event_revisions triggers (deferred, one upsert of the event's counter row per row
+# inserted, all at commit): a million votes in one transaction would queue a million upserts of
+# a few rows at commit, each walking the row's versions made by the same transaction. The seed
+# turns them off while it writes and sets the counters to what they would have counted.
+REVISION_TRIGGERS = {
+    "projects": "projects_bump_event_revision",
+    "project_collaborators": "project_collaborators_bump_event_revision",
+    "votes": "votes_bump_event_revision",
+}
+REVISION_COUNTS = """
+INSERT INTO event_revisions (event_id, content_revision, votes_revision)
+SELECT e.id,
+       (SELECT count(*) FROM projects p WHERE p.event_id = e.id)
+         + (SELECT count(*) FROM project_collaborators c JOIN projects p ON p.id = c.project_id
+            WHERE p.event_id = e.id),
+       (SELECT count(*) FROM votes v WHERE v.event_id = e.id)
+FROM events e
+WHERE EXISTS (SELECT 1 FROM projects p WHERE p.event_id = e.id)
+   OR EXISTS (SELECT 1 FROM votes v WHERE v.event_id = e.id)
+"""
+# Rows held in memory before they are written: ~100 MB of Python tuples at most.
+CHUNK_ROWS = 200_000
+
+
+@dataclass
+class SeedReport:
+    dataset: Dataset
+    generate_seconds: float  # making the rows in Python
+    copy_seconds: float  # COPY, sequences, revision counters, commit
+    vacuum_seconds: float  # VACUUM ANALYZE
+    chunks: int
+    peak_rss_bytes: int  # of this process, at the end of the seed (ru_maxrss)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.dataset.counts,
+            "generate_seconds": self.generate_seconds,
+            "write_seconds": self.copy_seconds + self.vacuum_seconds,
+            "copy_seconds": self.copy_seconds,
+            "vacuum_seconds": self.vacuum_seconds,
+            "chunks": self.chunks,
+            "peak_rss_bytes": self.peak_rss_bytes,
+        }
+
+
+def peak_rss_bytes() -> int:
+    # Linux reports ru_maxrss in kilobytes.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+async def seed_database(
+    conn: asyncpg.Connection,
+    plan: SeedPlan,
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    now: datetime | None = None,
+) -> SeedReport:
+    """Generate `plan`'s rows and COPY them as they are made, whenever `chunk_rows` are held,
+    in one transaction; then the sequences, the revision counters and VACUUM ANALYZE. The
+    same rows as `generate` + `write` (same RNG draws, same order), in bounded memory."""
+    rows = _Rows()
+    steps = _steps(plan, now or datetime.now(UTC), rows)
+    generating = copying = 0.0
+    chunks = 0
+
+    async def flush() -> None:
+        nonlocal copying, chunks
+        started = time.perf_counter()
+        for table, records in rows.take():
+            await conn.copy_records_to_table(table, records=records, columns=COLUMNS[table])
+        copying += time.perf_counter() - started
+        chunks += 1
+
+    async with conn.transaction():
+        for table, trigger in REVISION_TRIGGERS.items():
+            await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
+        while True:
+            started = time.perf_counter()
+            try:
+                next(steps)
+            except StopIteration as done:
+                dataset: Dataset = done.value
+                generating += time.perf_counter() - started
+                break
+            generating += time.perf_counter() - started
+            if rows.buffered >= chunk_rows:
+                await flush()
+        await flush()
+        started = time.perf_counter()
+        for table in TABLE_ORDER:
+            if rows.counts.get(table):
+                await conn.execute(
+                    f"SELECT setval('{table}_seq_seq', (SELECT max(seq) FROM {table}))"
+                )
+        await conn.execute(REVISION_COUNTS)
+        for table, trigger in REVISION_TRIGGERS.items():
+            await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+    copying += time.perf_counter() - started  # with the commit
+    started = time.perf_counter()
+    # Statistics and the visibility map as autovacuum would leave them on a live server.
+    await conn.execute("VACUUM ANALYZE")
+    vacuuming = time.perf_counter() - started
+    dataset.seconds = generating
+    rows.project_ids.clear()
+    return SeedReport(dataset, generating, copying, vacuuming, chunks, peak_rss_bytes())

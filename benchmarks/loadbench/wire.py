@@ -34,7 +34,13 @@ import orjson
 from loadbench.http import HttpPool, HttpResponse
 from loadbench.loadgen import Request, constant_rate, route_stats, run_schedule
 from loadbench.steal import cpu_counters, steal_share
-from loadbench.workload import BROWSER_ENCODINGS, Workload
+from loadbench.workload import (
+    BROWSER_ENCODINGS,
+    Workload,
+    admin_leaderboard_label,
+    leaderboard_label,
+    projects_label,
+)
 
 # The rows of the bytes table: None sends no Accept-Encoding (what the other routes send).
 ENCODINGS: tuple[str | None, ...] = (None, "gzip", "br", "zstd", BROWSER_ENCODINGS)
@@ -72,19 +78,16 @@ ListRequests = Callable[[str | None], list[Request]]
 def list_requests(workload: Workload) -> dict[str, ListRequests]:
     big, small = workload.big, workload.small[:5]
     attendee = big.attendee_emails[0]
+    size, small_size = len(big.project_seqs), len(small[0].project_seqs)
     return {
-        "GET /events/{id}/projects [200]": lambda enc: [
+        projects_label(small_size): lambda enc: [
             workload.projects(event, event.attendee_emails[0], encoding=enc) for event in small
         ],
-        "GET /events/{id}/projects [1000]": lambda enc: (
-            [workload.projects(big, attendee, encoding=enc)] * 3
-        ),
-        "GET /events/{id}/projects?leaderboard=true [1000]": lambda enc: [
+        projects_label(size): lambda enc: [workload.projects(big, attendee, encoding=enc)] * 3,
+        leaderboard_label(size): lambda enc: [
             workload.projects(big, attendee, ranked=True, encoding=enc)
         ],
-        "GET /events/admin/{id}/leaderboard [1000]": lambda enc: [
-            workload.admin_leaderboard(big, encoding=enc)
-        ],
+        admin_leaderboard_label(size): lambda enc: [workload.admin_leaderboard(big, encoding=enc)],
         "GET /events/{id}": lambda enc: [_with_encoding(workload.event_page(big), enc)],
         "GET /projects/{id}": lambda enc: [
             _with_encoding(workload.project_page(big.project_seqs[0]), enc)
@@ -144,16 +147,15 @@ async def wire_sizes(
                     "requests": len(sent),
                 }
             )
-        if name in REVALIDATED_LISTS:
+        if name in revalidated_lists(len(workload.big.project_seqs)):
             rows.append(await _revalidation_size(pool, build, name, identity_bytes))
     return rows, bodies
 
 
-# The lists whose 304 the bytes table shows (the leaderboards organisers and results pages poll).
-REVALIDATED_LISTS = (
-    "GET /events/{id}/projects?leaderboard=true [1000]",
-    "GET /events/admin/{id}/leaderboard [1000]",
-)
+def revalidated_lists(size: int) -> tuple[str, ...]:
+    """The lists whose 304 the bytes table shows (the leaderboards organisers and results pages
+    poll), for a big event of `size` projects."""
+    return (leaderboard_label(size), admin_leaderboard_label(size))
 
 
 async def _revalidation_size(

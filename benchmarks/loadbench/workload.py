@@ -20,17 +20,36 @@ from podium.ids import Entity
 from podium.public_ids import public_id
 from podium.security import TokenType, create_token
 
+
+# A list's label says how many projects it returns: the event's own count (so [5000] for the
+# scale plan's big event). The constants below are the default plan's labels.
+def floor_label(projects: int) -> str:
+    return f"GET /__bench/floor/leaderboard [{projects}]"
+
+
+def projects_label(projects: int) -> str:
+    return f"GET /events/{{id}}/projects [{projects}]"
+
+
+def leaderboard_label(projects: int) -> str:
+    return f"GET /events/{{id}}/projects?leaderboard=true [{projects}]"
+
+
+def admin_leaderboard_label(projects: int) -> str:
+    return f"GET /events/admin/{{id}}/leaderboard [{projects}]"
+
+
 CONSTANT = "GET /__bench/constant"
-FLOOR = "GET /__bench/floor/leaderboard [1000]"
-FLOOR_200 = "GET /__bench/floor/leaderboard [200]"
+FLOOR = floor_label(1000)
+FLOOR_200 = floor_label(200)
 FLOOR_EVENT = "GET /__bench/floor/event"
 EVENT_PAGE = "GET /events/{id}"
-PROJECTS_200 = "GET /events/{id}/projects [200]"
-PROJECTS_1000 = "GET /events/{id}/projects [1000]"
-LEADERBOARD_200 = "GET /events/{id}/projects?leaderboard=true [200]"
-LEADERBOARD_1000 = "GET /events/{id}/projects?leaderboard=true [1000]"
+PROJECTS_200 = projects_label(200)
+PROJECTS_1000 = projects_label(1000)
+LEADERBOARD_200 = leaderboard_label(200)
+LEADERBOARD_1000 = leaderboard_label(1000)
 ADMIN_LEADERBOARD = "GET /events/admin/{id}/leaderboard"
-ADMIN_LEADERBOARD_1000 = "GET /events/admin/{id}/leaderboard [1000]"
+ADMIN_LEADERBOARD_1000 = admin_leaderboard_label(1000)
 # Issue #12's variants of the lists: what a browser sends. Compression: the encodings every
 # current browser accepts (the server picks zstd, then br, then gzip). Revalidation: the
 # current ETag in If-None-Match, answered 304 with no body.
@@ -95,11 +114,17 @@ class Workload:
     """Builds requests for the seeded data, with access tokens minted for the server's secret."""
 
     def __init__(
-        self, pool: HttpPool, big: SeededEvent, small: list[SeededEvent], jwt_secret: str
+        self,
+        pool: HttpPool,
+        big: SeededEvent,
+        small: list[SeededEvent],
+        jwt_secret: str,
+        medium: list[SeededEvent] | None = None,
     ) -> None:
         self.pool = pool
         self.big, self.small = big, small
-        self.events = [big, *small]
+        self.medium = list(medium or [])
+        self.events = [big, *self.medium, *small]
         self.jwt_secret = jwt_secret
         self._token = cache(self._mint)
         self._created = 0
@@ -134,7 +159,7 @@ class Workload:
 
     def floor(self, event: SeededEvent | None = None) -> Request:
         event = event or self.big
-        label = FLOOR if event is self.big else FLOOR_200
+        label = floor_label(len(event.project_seqs))
         return self._get(label, f"/__bench/floor/leaderboard/{event.seq}")
 
     def floor_event(self, event: SeededEvent) -> Request:
@@ -155,11 +180,8 @@ class Workload:
         """The event's project list (ranked: its leaderboard); `encoding` goes in
         Accept-Encoding, `etag` in If-None-Match (a 304 is then expected), each labelled so."""
         assert event.project_seqs
-        big = event is self.big
-        if ranked:
-            label = LEADERBOARD_1000 if big else LEADERBOARD_200
-        else:
-            label = PROJECTS_1000 if big else PROJECTS_200
+        size = len(event.project_seqs)
+        label = leaderboard_label(size) if ranked else projects_label(size)
         extra, expect = _conditional_headers(encoding, etag)
         label += _suffix(encoding, etag)
         return self._get(label, self.projects_path(event, ranked=ranked), email, extra, expect)
@@ -172,7 +194,7 @@ class Workload:
         self, event: SeededEvent, *, encoding: str | None = None, etag: str | None = None
     ) -> Request:
         """The owner's leaderboard of one event, labelled by size like the public lists."""
-        label = ADMIN_LEADERBOARD_1000 if event is self.big else ADMIN_LEADERBOARD
+        label = admin_leaderboard_label(len(event.project_seqs))
         extra, expect = _conditional_headers(encoding, etag)
         label += _suffix(encoding, etag)
         path = self.admin_leaderboard_path(event)
