@@ -24,7 +24,7 @@ that run's figures (e.g. the default scale's) next to this one's: CPU per reques
 project at each length (loadbench/scale.py).
 
 Prints tables and writes the figures as JSON to benchmarks/results/. See docs/performance.md and
-docs/performance-scale.md.
+docs/performance.md ("How cost grows with the work").
 """
 
 from __future__ import annotations
