@@ -153,6 +153,33 @@ async def test_a_superadmin_edits_and_moves_the_phase_of_anyones_event(
     assert (row["name"], row["phase"], row["owner_id"]) == ("Renamed", "closed", owner.pk)
 
 
+async def test_a_superadmin_removes_an_attendee_and_deletes_anyones_event(
+    client: httpx.AsyncClient, db: asyncpg.Pool, make_user: MakeUser
+) -> None:
+    owner, guest, outsider = await make_user(), await make_user(), await make_user()
+    admin = await superadmin(make_user, db)
+    event = await make_event(owner)
+    await attend(event, guest)
+    admin_path = f"/events/admin/{eid(event)}/remove-attendee"
+
+    refused = await client.post(
+        admin_path, json={"user": uid(guest)}, headers=auth_headers(outsider)
+    )
+    assert refused.status_code == 403
+    removed = await client.post(admin_path, json={"user": uid(guest)}, headers=auth_headers(admin))
+    assert removed.status_code == 204, removed.text
+    assert (
+        await db.fetchval("SELECT count(*) FROM event_attendees WHERE event_id = $1", event.pk) == 0
+    )
+
+    assert (
+        await client.delete(f"/events/{eid(event)}", headers=auth_headers(outsider))
+    ).status_code == 403
+    deleted = await client.delete(f"/events/{eid(event)}", headers=auth_headers(admin))
+    assert deleted.status_code == 204, deleted.text
+    assert await db.fetchval("SELECT count(*) FROM events WHERE id = $1", event.pk) == 0
+
+
 async def test_a_superadmin_sees_a_draft_others_do_not(
     client: httpx.AsyncClient, db: asyncpg.Pool, make_user: MakeUser
 ) -> None:
