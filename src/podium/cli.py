@@ -1,5 +1,5 @@
 """`podium` command: dev (embedded database + demo data), serve (production), worker (the
-link checks), migrate."""
+link checks), migrate, admin (grant or revoke a superadmin)."""
 
 from __future__ import annotations
 
@@ -168,6 +168,32 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     print(f"migrated to {args.revision}")
 
 
+def cmd_admin(args: argparse.Namespace) -> None:
+    # The only way to make a superadmin: a shell on the server with DATABASE_URL, never the API.
+    # Development settings, as `podium migrate`: it needs the database only, not the app's secrets.
+    settings = _settings(env=Environment.DEVELOPMENT)
+    if settings.database_url is None:
+        raise SystemExit("podium: DATABASE_URL is not set")
+    email = args.email.strip().lower()  # stored normalised (users.email_normalised)
+    grant = args.action == "grant"
+    if not asyncio.run(_set_superadmin(settings.database_url, email, grant)):
+        raise SystemExit(f"podium: no user has the email {email!r}; nothing changed")
+    print(f"{email} is {'now' if grant else 'no longer'} a superadmin")
+
+
+async def _set_superadmin(url: str, email: str, grant: bool) -> bool:
+    from podium.db import Database
+    from podium.queries import superadmin
+
+    database = Database(url, size=1)
+    await database.open()
+    try:
+        async with database.transaction() as tx:
+            return await superadmin.set_superadmin(tx, email, grant)
+    finally:
+        await database.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podium", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -201,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     mig.add_argument("--embedded", action="store_true", help="use the embedded database")
     mig.add_argument("--data-dir", default=".podium/pgdata")
     mig.set_defaults(run=cmd_migrate)
+
+    admin = commands.add_parser("admin", help="grant or revoke a superadmin (DATABASE_URL)")
+    admin.add_argument("action", choices=("grant", "revoke"))
+    admin.add_argument("email", help="the user's email (case-insensitive)")
+    admin.set_defaults(run=cmd_admin)
     return parser
 
 

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from podium.config import Settings
 from podium.db import Database, Executor
-from podium.errors import ApiError, ErrorCode, not_found
+from podium.errors import ApiError, ErrorCode, forbidden, not_found
 from podium.ids import Entity
 from podium.models import Event, Project, User
 from podium.public_ids import decode_id, id_schema
@@ -186,3 +186,13 @@ async def load_owned_event(user: CurrentUser, event: PathEvent) -> Event:
 
 # The path's event, for its owner only: 401 without a token, 404 unknown, 403 anyone else.
 OwnedEvent = Annotated[Event, Depends(load_owned_event)]
+
+
+async def require_superadmin(user: CurrentUser) -> User:
+    if not user.is_superadmin:
+        raise forbidden("only a superadmin may do this")
+    return user
+
+
+# The caller, a superadmin: 401 without a token, 403 for anyone else (podium admin grant).
+Superadmin = Annotated[User, Depends(require_superadmin)]

@@ -99,8 +99,9 @@ _KEPT_BY_THE_DATABASE = (
 )
 NOT_WRITTEN: dict[str, tuple[str, ...]] = {
     # token_generation: v2's "log out everywhere" state; a v1 record has none, and a re-run must
-    # not reset it (which would bring logged-out tokens back).
-    "users": (*_KEPT_BY_THE_DATABASE, "token_generation"),
+    # not reset it (which would bring logged-out tokens back). is_superadmin: v2's platform admin,
+    # granted by `podium admin grant`; a re-run must not take it away.
+    "users": (*_KEPT_BY_THE_DATABASE, "token_generation", "is_superadmin"),
     "events": _KEPT_BY_THE_DATABASE,
     "projects": _KEPT_BY_THE_DATABASE,
     "referrals": _KEPT_BY_THE_DATABASE,

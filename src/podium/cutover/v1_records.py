@@ -65,6 +65,8 @@ NOT_READ: dict[str, tuple[str, ...]] = {
 }
 # v2's sessions: v1 has no way to end a token.
 NOT_READ["users"] = (*NOT_READ["users"], "token_generation")
+# v2's platform admin (podium admin grant): v1 has no such role.
+NOT_READ["users"] = (*NOT_READ["users"], "is_superadmin")
 # v1 never closed submissions: it behaves as if this were always on.
 NOT_READ["events"] = (*NOT_READ["events"], "submissions_open_during_voting")
 # Link lists: the join table holding them, as the backfill writes it (its pair of columns).

@@ -50,3 +50,7 @@ class User(ormar.Model):
     # Bumped by "log out everywhere": an access token carrying an older `gen` (v1's carry none,
     # read as 0) is refused (podium.deps). v2 only: the backfill and write-back leave it alone.
     token_generation: int = ormar.Integer(default=0, nullable=False, server_default="0")
+    # A platform admin: may use every organiser route of any event and the /superadmin/ routes.
+    # Granted and revoked only by `podium admin grant|revoke EMAIL` (a shell on the server), never
+    # through the API: no request body carries it. v2 only, like token_generation.
+    is_superadmin: bool = ormar.Boolean(default=False, nullable=False, server_default="false")

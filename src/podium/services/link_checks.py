@@ -59,7 +59,7 @@ async def _require_owner_or_organiser(db: Executor, project: Project, user: User
     owners = await queue.owners(db, project.pk)
     if owners is None:
         raise not_found("project")
-    if user.pk not in (owners["owner_id"], owners["event_owner_id"]):
+    if user.pk not in (owners["owner_id"], owners["event_owner_id"]) and not user.is_superadmin:
         raise ApiError(
             403,
             ErrorCode.FORBIDDEN,

@@ -1,0 +1,140 @@
+"""The platform admin's statements: the superadmin flag, searching and paging all events and
+users, ownership transfer.
+
+The lists are keyset-paged on `(created_at, seq)` like podium.queries.admin; the search is a
+case-insensitive substring match (ILIKE, its wildcards escaped), an empty search matching every
+row. A scan of the table: these are rare, human-driven reads, not worth a trigram index yet.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql
+
+from podium.db import Executor, Record, Transaction
+from podium.models import Event, User
+from podium.queries.statement import Statement
+
+users = User.ormar_config.table
+events = Event.ormar_config.table
+
+_PATTERN = bindparam("pattern", type_=String)
+_ESCAPE = "\\"
+
+
+def like_pattern(text: str) -> str:
+    """`text` as an ILIKE substring pattern, its own `%`, `_` and `\\` matched literally."""
+    escaped = text.replace(_ESCAPE, _ESCAPE * 2).replace("%", r"\%").replace("_", r"\_")
+    return f"%{escaped}%"
+
+
+def _matches(*columns: Any) -> Any:
+    return or_(*(column.ilike(_PATTERN, escape=_ESCAPE) for column in columns))
+
+
+def _pages(query: Select[Any], table: Any) -> tuple[Statement, Statement]:
+    """(first page, page after a cursor) of `query`, ordered by `table`'s (created_at, seq)."""
+    key = (table.c.created_at, table.c.seq)
+    limit = bindparam("page_limit", type_=Integer)
+    after = tuple_(*key) > tuple_(
+        bindparam("after_created_at", type_=DateTime(timezone=True)),
+        bindparam("after_seq", type_=BigInteger),
+    )
+    return (
+        Statement(query.order_by(*key).limit(limit)),
+        Statement(query.where(after).order_by(*key).limit(limit)),
+    )
+
+
+_owner = users.alias("owner")
+_EVENTS = _pages(
+    select(
+        events.c.seq,
+        events.c.created_at,
+        events.c.name,
+        events.c.slug,
+        events.c.phase,
+        _owner.c.seq.label("owner_seq"),
+        _owner.c.email.label("owner_email"),
+        _owner.c.display_name.label("owner_display_name"),
+    )
+    .select_from(events.join(_owner, _owner.c.id == events.c.owner_id))
+    .where(_matches(events.c.name, events.c.slug)),
+    events,
+)
+_USERS = _pages(
+    select(
+        users.c.seq,
+        users.c.created_at,
+        users.c.email,
+        users.c.display_name,
+        users.c.first_name,
+        users.c.last_name,
+        users.c.is_superadmin,
+    ).where(_matches(users.c.email, users.c.display_name, users.c.first_name, users.c.last_name)),
+    users,
+)
+SuperadminList = Literal["events", "users"]
+LISTS: dict[SuperadminList, tuple[Statement, Statement]] = {"events": _EVENTS, "users": _USERS}
+
+_SET_SUPERADMIN = Statement(
+    update(users)
+    .where(users.c.email == bindparam("email"))
+    .values(is_superadmin=bindparam("value", type_=Boolean))
+    .returning(users.c.id)
+)
+_USER_ID_BY_SEQ = Statement(select(users.c.id).where(users.c.seq == bindparam("seq")))
+_SET_OWNER = Statement(
+    update(events)
+    .where(events.c.id == bindparam("event_id", type_=postgresql.UUID(as_uuid=True)))
+    .values(owner_id=bindparam("owner_id", type_=postgresql.UUID(as_uuid=True)))
+    .returning(events.c.id)
+)
+
+
+async def page(
+    db: Executor,
+    which: SuperadminList,
+    pattern: str,
+    limit: int,
+    after: tuple[datetime, int] | None,
+) -> list[Record]:
+    """Up to `limit` rows of the list `which` matching `pattern` (like_pattern) after `after`."""
+    first, following = LISTS[which]
+    if after is None:
+        return await first.fetch(db, pattern=pattern, page_limit=limit)
+    created_at, seq = after
+    return await following.fetch(
+        db, pattern=pattern, page_limit=limit, after_created_at=created_at, after_seq=seq
+    )
+
+
+async def set_superadmin(tx: Transaction, email: str, value: bool) -> bool:
+    """Grant (`value`) or revoke the flag of the user with this email; False if there is none."""
+    return await _SET_SUPERADMIN.fetchval(tx, email=email, value=value) is not None
+
+
+async def user_id_by_seq(db: Executor, seq: int) -> uuid.UUID | None:
+    found: uuid.UUID | None = await _USER_ID_BY_SEQ.fetchval(db, seq=seq)
+    return found
+
+
+async def set_owner(tx: Transaction, event_id: uuid.UUID, owner_id: uuid.UUID) -> bool:
+    """Make `owner_id` the event's owner; False if the event is gone."""
+    return await _SET_OWNER.fetchval(tx, event_id=event_id, owner_id=owner_id) is not None
