@@ -146,7 +146,11 @@ async def serving(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, 
 def bouncer(database_url: str) -> Iterator[PgBouncer]:
     server = make_url(database_url).set(drivername="postgresql", database="postgres")
     with PgBouncer.start(
-        server.render_as_string(hide_password=False), pool_size=SERVER_CONNECTIONS
+        server.render_as_string(hide_password=False),
+        pool_size=SERVER_CONNECTIONS,
+        # So the control's app at `off` connects (it sends statement_timeout at connect, which
+        # PgBouncer refuses otherwise) and meets the named statements' failure, not that one.
+        ignore_startup_parameters=("statement_timeout",),
     ) as running:
         yield running
 
