@@ -7,7 +7,10 @@ marked `db` automatically, so CI can re-run exactly those against a second Postg
 With `PODIUM_TEST_PGBOUNCER=transaction` (or `session`) the app under test reaches that database
 through a PgBouncer the run starts in that pool mode (Debian's `pgbouncer`), with fewer server
 connections than the app's pool, and `PODIUM_DATABASE_PGBOUNCER` set to match; the tests' own
-helpers (migrations, ormar, `raw_db`) stay on the server, as an operator's would.
+helpers (migrations, ormar, `raw_db`) stay on the server, as an operator's would. When the
+PgBouncer is >= 1.21 (`PODIUM_TEST_PGBOUNCER_BIN`, e.g. `devtools/build-pgbouncer.sh`'s), it
+tracks prepared statements (`max_prepared_statements`) and the app runs as it would on
+PostgreSQL itself, `PODIUM_DATABASE_PGBOUNCER=off` (named prepared statements).
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ DB_FIXTURES = {"server_url", "database_url", "app", "client", "db", "make_user",
 # one per client connection).
 TEST_POOL_SIZE = 40
 TEST_PGBOUNCER_POOL_SIZE = 5
+# What docs/operations.md recommends for PgBouncer >= 1.21 (the app has a few dozen statements).
+TEST_MAX_PREPARED_STATEMENTS = 200
 
 
 @dataclass(frozen=True)
@@ -139,13 +144,23 @@ def app_database(pg_server: PgServer, database_url: str) -> Iterator[tuple[str, 
     if not mode:
         yield database_url, PgBouncerMode.OFF
         return
-    from podium_devtools.pgbouncer import PgBouncer
+    from podium_devtools.pgbouncer import PgBouncer, tracks_prepared_statements
 
     # By session: the app's pool and count_queries' pool of 4 beside it, one server connection each.
     by_session = TEST_POOL_SIZE + 4
     pool_size = TEST_PGBOUNCER_POOL_SIZE if mode == PgBouncerMode.TRANSACTION else by_session
-    with PgBouncer.start(pg_server.admin_url, pool_size=pool_size, pool_mode=mode) as bouncer:
-        yield bouncer.url(make_url(database_url).database or ""), PgBouncerMode(mode)
+    tracking = tracks_prepared_statements()
+    with PgBouncer.start(
+        pg_server.admin_url,
+        pool_size=pool_size,
+        pool_mode=mode,
+        max_prepared_statements=TEST_MAX_PREPARED_STATEMENTS if tracking else 0,
+        # `off` sends statement_timeout at connect, which PgBouncer refuses unless told to
+        # ignore it (docs/operations.md, "PgBouncer"): the app's own bound still applies.
+        ignore_startup_parameters=("statement_timeout",) if tracking else (),
+    ) as bouncer:
+        app_mode = PgBouncerMode.OFF if tracking else PgBouncerMode(mode)
+        yield bouncer.url(make_url(database_url).database or ""), app_mode
 
 
 @pytest.fixture(scope="session")

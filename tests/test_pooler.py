@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from podium import pooler
 from podium.config import PgBouncerMode
 from podium.pooler import Pooler
-from podium_devtools.pgbouncer import PgBouncer
+from podium_devtools.pgbouncer import BINARY_VARIABLE, PgBouncer, tracks_prepared_statements
 from podium_devtools.sockets import free_port
 
 START_TIMEOUT_SECONDS = 90  # a loaded CI machine takes seconds to import the app
@@ -96,16 +96,45 @@ def test_serve_refuses_pgbouncer_1_18_transaction_pooling_without_the_setting(
     assert b"max_prepared_statements" in stderr
 
 
+@pytest.fixture(scope="module")
+def tracking(database_url: str) -> Iterator[PgBouncer]:
+    """PgBouncer >= 1.21 in transaction pooling, tracking prepared statements."""
+    if not tracks_prepared_statements():
+        pytest.skip(f"needs PgBouncer >= 1.21: set {BINARY_VARIABLE} (devtools/build-pgbouncer.sh)")
+    with PgBouncer.start(
+        _server(database_url),
+        pool_size=2,
+        max_prepared_statements=200,
+        ignore_startup_parameters=("statement_timeout",),
+    ) as bouncer:
+        yield bouncer
+
+
+@pytest.mark.pgbouncer
+async def test_the_probe_sees_pgbouncer_tracking_prepared_statements(
+    database_url: str, tracking: PgBouncer
+) -> None:
+    assert await pooler.probe(_through(tracking, database_url)) == TRACKING
+
+
+@pytest.mark.pgbouncer
+def test_serve_starts_behind_pgbouncer_1_21_tracking_prepared_statements_with_off(
+    database_url: str, tracking: PgBouncer
+) -> None:
+    _serves(_through(tracking, database_url), PODIUM_DATABASE_PGBOUNCER="off")
+
+
 @pytest.mark.pgbouncer
 def test_serve_starts_behind_pgbouncer_1_18_with_the_setting(
     database_url: str, transaction_pooling: PgBouncer
 ) -> None:
+    _serves(_through(transaction_pooling, database_url), PODIUM_DATABASE_PGBOUNCER="transaction")
+
+
+def _serves(url: str, **env: str) -> None:
+    """`podium serve` on `url` starts and its /health answers 200 (the database reached)."""
     port = free_port()
-    server = _serve(
-        _through(transaction_pooling, database_url),
-        PORT=str(port),
-        PODIUM_DATABASE_PGBOUNCER="transaction",
-    )
+    server = _serve(url, PORT=str(port), **env)
     try:
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while True:

@@ -8,6 +8,10 @@ pair also reads users, an event, its project list and projects that no vote chan
 of one app is compared with the other's. Phase two, once nothing writes: the leaderboards, the
 admin's vote lists and the project pages with points, read through both at once. Then the
 votes are checked in SQL. Marked `pgbouncer` (needs Debian's `pgbouncer`): `.ci/run` runs it.
+
+With a PgBouncer >= 1.21 (`PODIUM_TEST_PGBOUNCER_BIN`, `devtools/build-pgbouncer.sh`) the same
+run goes once more through it with `max_prepared_statements` and the app at
+`PODIUM_DATABASE_PGBOUNCER=off`, as it runs on PostgreSQL itself (named prepared statements).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from podium.db import Database
 from podium.ids import Entity
 from podium.public_ids import public_id
 from podium.services.join_codes import new_join_code
-from podium_devtools.pgbouncer import PgBouncer
+from podium_devtools.pgbouncer import BINARY_VARIABLE, PgBouncer, tracks_prepared_statements
 from tests.conftest import access_token, app_settings
 
 pytestmark = pytest.mark.pgbouncer
@@ -45,6 +49,7 @@ PAIRS = 40  # voter pairs, each a client of both apps at once
 PROJECTS = 24  # an event of >= 20 projects allows 3 votes per attendee
 READS_PER_STEP = 4
 ROUNDS = 2  # phase two: how many times every pair reads every static view
+MAX_PREPARED_STATEMENTS = 200
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,27 @@ async def serving(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, 
 def bouncer(database_url: str) -> Iterator[PgBouncer]:
     server = make_url(database_url).set(drivername="postgresql", database="postgres")
     with PgBouncer.start(
-        server.render_as_string(hide_password=False), pool_size=SERVER_CONNECTIONS
+        server.render_as_string(hide_password=False),
+        pool_size=SERVER_CONNECTIONS,
+        # So the control's app at `off` connects (it sends statement_timeout at connect, which
+        # PgBouncer refuses otherwise) and meets the named statements' failure, not that one.
+        ignore_startup_parameters=("statement_timeout",),
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def tracking_bouncer(database_url: str) -> Iterator[PgBouncer]:
+    """A PgBouncer >= 1.21 tracking prepared statements, in transaction pooling."""
+    if not tracks_prepared_statements():
+        pytest.skip(f"needs PgBouncer >= 1.21: set {BINARY_VARIABLE} (devtools/build-pgbouncer.sh)")
+    server = make_url(database_url).set(drivername="postgresql", database="postgres")
+    with PgBouncer.start(
+        server.render_as_string(hide_password=False),
+        pool_size=SERVER_CONNECTIONS,
+        max_prepared_statements=MAX_PREPARED_STATEMENTS,
+        # `off` sends statement_timeout at connect; PgBouncer refuses it unless told to ignore it.
+        ignore_startup_parameters=("statement_timeout",),
     ) as running:
         yield running
 
@@ -348,3 +373,24 @@ async def test_without_the_setting_the_same_run_goes_wrong(
         f"{dict(sorted(tally.wrong_statuses.items()))})"
     )
     assert tally.wrong
+
+
+async def test_pgbouncer_tracking_prepared_statements_answers_as_the_direct_server_with_off(
+    db: asyncpg.Pool, database_url: str, tracking_bouncer: PgBouncer
+) -> None:
+    world, tally, opened = await run_comparison(
+        db, database_url, _bounced_url(tracking_bouncer, database_url), PgBouncerMode.OFF
+    )
+
+    print(
+        f"\nPgBouncer >= 1.21, max_prepared_statements = {MAX_PREPARED_STATEMENTS}, "
+        f"PODIUM_DATABASE_PGBOUNCER=off: {tally.compared} answers compared "
+        f"({2 * tally.compared} requests), statuses {dict(sorted(tally.statuses.items()))}; "
+        f"the app opened {opened} connections to PgBouncer, which had {SERVER_CONNECTIONS} to "
+        f"PostgreSQL; {len(tally.wrong)} wrong answers"
+    )
+    assert not tally.wrong, "\n".join(tally.wrong[:20])
+    assert 500 not in tally.statuses
+    assert {200, 201, 400, 404, 409} <= set(tally.statuses)
+    assert opened > SERVER_CONNECTIONS
+    await check_votes(db, world)

@@ -1,4 +1,4 @@
-"""Debian's PgBouncer on a loopback port in front of a PostgreSQL server, for tests and CI.
+"""PgBouncer on a loopback port in front of a PostgreSQL server, for tests and CI.
 
     with PgBouncer.start("postgresql://postgres@127.0.0.1:5432/postgres", pool_size=4) as bouncer:
         bouncer.url("podium_test")   # the same database, through PgBouncer
@@ -6,11 +6,18 @@
 Every database of the server is reachable under its own name (`* =` in `[databases]`), logged
 in as the server URL's user (`auth_type = any`: loopback only). The ini, in a temporary
 directory, is removed on the way out, and the process stopped.
+
+The binary is Debian's (`pgbouncer`, 1.18 on Debian 12) unless `PODIUM_TEST_PGBOUNCER_BIN`
+names another, e.g. the 1.24 that `devtools/build-pgbouncer.sh` builds. `max_prepared_statements`
+is written to the ini of any PgBouncer that knows it (>= 1.21), 0 unless asked for: 1.24's own
+default (200) would otherwise make it track prepared statements where a test wants 1.18's
+pass-through.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,6 +34,36 @@ HOST = "127.0.0.1"
 START_TIMEOUT_SECONDS = 10.0
 # PgBouncer refuses to run as root; it switches to this user itself (`-u`).
 UNPRIVILEGED_USER = "nobody"
+BINARY_VARIABLE = "PODIUM_TEST_PGBOUNCER_BIN"
+# The first release that tracks prepared statements in transaction pooling.
+TRACKING_VERSION = (1, 21)
+
+
+def binary() -> str:
+    """The PgBouncer the tests run: `PODIUM_TEST_PGBOUNCER_BIN`, or Debian's."""
+    chosen = os.environ.get(BINARY_VARIABLE) or shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not Path(chosen).exists():
+        raise RuntimeError(
+            f"pgbouncer not found at {chosen} (apt-get install pgbouncer, or set "
+            f"{BINARY_VARIABLE} to a binary, e.g. devtools/build-pgbouncer.sh's)"
+        )
+    return chosen
+
+
+def version(path: str | None = None) -> tuple[int, ...]:
+    """`(1, 24, 1)` for the binary at `path` (default: `binary()`)."""
+    output = subprocess.run(
+        [path or binary(), "--version"], capture_output=True, text=True, check=True
+    ).stdout
+    found = re.match(r"PgBouncer (\d+(?:\.\d+)*)", output)
+    if found is None:
+        raise RuntimeError(f"cannot read PgBouncer's version from {output!r}")
+    return tuple(int(part) for part in found.group(1).split("."))
+
+
+def tracks_prepared_statements(path: str | None = None) -> bool:
+    """Whether that PgBouncer can track prepared statements (`max_prepared_statements`)."""
+    return version(path) >= TRACKING_VERSION
 
 
 class PgBouncer:
@@ -38,12 +75,26 @@ class PgBouncer:
         self.directory = directory
 
     @classmethod
-    def start(cls, server_url: str, *, pool_size: int, pool_mode: str = "transaction") -> Self:
+    def start(
+        cls,
+        server_url: str,
+        *,
+        pool_size: int,
+        pool_mode: str = "transaction",
+        max_prepared_statements: int = 0,
+        ignore_startup_parameters: tuple[str, ...] = (),
+    ) -> Self:
         """PgBouncer in front of the server of `server_url`, `pool_size` server connections
-        per database."""
-        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-        if not Path(binary).exists():
-            raise RuntimeError("pgbouncer is not installed (apt-get install pgbouncer)")
+        per database; `max_prepared_statements` > 0 needs a PgBouncer >= 1.21. Start-up
+        parameters it would refuse may be listed in `ignore_startup_parameters` (accepted and
+        not applied)."""
+        program = binary()
+        tracking = tracks_prepared_statements(program)
+        if max_prepared_statements and not tracking:
+            raise RuntimeError(
+                f"{program} is older than 1.21: it cannot track prepared statements "
+                f"(set {BINARY_VARIABLE}, e.g. to devtools/build-pgbouncer.sh's binary)"
+            )
         server = urlsplit(server_url)
         port = free_port()
         directory = Path(tempfile.mkdtemp(prefix="podium-pgbouncer-"))
@@ -60,9 +111,15 @@ class PgBouncer:
             f"pool_mode = {pool_mode}\ndefault_pool_size = {pool_size}\n"
             "max_client_conn = 1000\nmin_pool_size = 0\nreserve_pool_size = 0\n"
             "log_connections = 0\nlog_disconnections = 0\n"
+            + (f"max_prepared_statements = {max_prepared_statements}\n" if tracking else "")
+            + (
+                f"ignore_startup_parameters = {', '.join(ignore_startup_parameters)}\n"
+                if ignore_startup_parameters
+                else ""
+            )
         )
         ini.chmod(0o644)
-        command = [binary, str(ini)]
+        command = [program, str(ini)]
         if os.geteuid() == 0:
             command[1:1] = ["-u", UNPRIVILEGED_USER]
         # Its log goes to a file, not a pipe nobody reads (a full pipe would block it).
