@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import BigInteger, DateTime, Integer, Select, bindparam, select, tuple_
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql
 
 from podium.db import Executor, Record
 from podium.models import EventAttendee, Project, Referral, User, Vote
+from podium.queries.keyset import by_creation
 from podium.queries.statement import Statement
 
 attendees = EventAttendee.ormar_config.table
@@ -27,21 +28,7 @@ projects = Project.ormar_config.table
 _EVENT = bindparam("event_id", type_=postgresql.UUID(as_uuid=True))
 
 
-def _pages(query: Select[Any], table: Any) -> tuple[Statement, Statement]:
-    """(first page, page after a cursor) of `query`, ordered by `table`'s (created_at, seq)."""
-    key = (table.c.created_at, table.c.seq)
-    limit = bindparam("page_limit", type_=Integer)
-    after = tuple_(*key) > tuple_(
-        bindparam("after_created_at", type_=DateTime(timezone=True)),
-        bindparam("after_seq", type_=BigInteger),
-    )
-    return (
-        Statement(query.order_by(*key).limit(limit)),
-        Statement(query.where(after).order_by(*key).limit(limit)),
-    )
-
-
-_ATTENDEES = _pages(
+_ATTENDEES = by_creation(
     select(
         attendees.c.seq,
         attendees.c.created_at,
@@ -55,7 +42,7 @@ _ATTENDEES = _pages(
     .where(attendees.c.event_id == _EVENT),
     attendees,
 )
-_VOTES = _pages(
+_VOTES = by_creation(
     select(
         votes.c.seq,
         votes.c.created_at,
@@ -71,7 +58,7 @@ _VOTES = _pages(
     .where(votes.c.event_id == _EVENT),
     votes,
 )
-_REFERRALS = _pages(
+_REFERRALS = by_creation(
     select(
         referrals.c.seq,
         referrals.c.created_at,

@@ -14,16 +14,13 @@ from typing import Any, Literal
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    DateTime,
     Integer,
-    Select,
     and_,
     bindparam,
     func,
     literal_column,
     or_,
     select,
-    tuple_,
 )
 from sqlalchemy.dialects import postgresql
 
@@ -37,6 +34,7 @@ from podium.models import (
     User,
     Vote,
 )
+from podium.queries.keyset import by_creation
 from podium.queries.statement import Statement
 
 projects = Project.ormar_config.table
@@ -147,21 +145,8 @@ def _projects() -> tuple[Statement, Statement]:
     )
 
 
-def _by_creation(query: Select[Any], table: Any) -> tuple[Statement, Statement]:
-    """(first chunk, chunk after a key) of `query`, in `table`'s (created_at, seq) order."""
-    key = (table.c.created_at, table.c.seq)
-    after = tuple_(*key) > tuple_(
-        bindparam("after_created_at", type_=DateTime(timezone=True)),
-        bindparam("after_seq", type_=BigInteger),
-    )
-    return (
-        Statement(query.order_by(*key).limit(_LIMIT)),
-        Statement(query.where(after).order_by(*key).limit(_LIMIT)),
-    )
-
-
 _voter = users.alias("voter")
-_VOTES = _by_creation(
+_VOTES = by_creation(
     select(
         votes.c.seq,
         votes.c.created_at,
@@ -178,8 +163,9 @@ _VOTES = _by_creation(
     )
     .where(votes.c.event_id == _EVENT),
     votes,
+    limit="chunk_limit",
 )
-_ATTENDEES = _by_creation(
+_ATTENDEES = by_creation(
     select(
         attendees.c.seq,
         attendees.c.created_at,
@@ -189,8 +175,9 @@ _ATTENDEES = _by_creation(
     .select_from(attendees.join(users, users.c.id == attendees.c.user_id))
     .where(attendees.c.event_id == _EVENT),
     attendees,
+    limit="chunk_limit",
 )
-_REFERRALS = _by_creation(
+_REFERRALS = by_creation(
     select(
         referrals.c.seq,
         referrals.c.created_at,
@@ -202,6 +189,7 @@ _REFERRALS = _by_creation(
     .select_from(referrals.join(users, users.c.id == referrals.c.user_id))
     .where(referrals.c.event_id == _EVENT),
     referrals,
+    limit="chunk_limit",
 )
 
 _EXPORTS: dict[ExportName, tuple[Statement, Statement]] = {

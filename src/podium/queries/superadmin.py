@@ -13,22 +13,18 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
-    DateTime,
-    Integer,
-    Select,
     String,
     bindparam,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql
 
 from podium.db import Executor, Record, Transaction
 from podium.models import Event, User
+from podium.queries.keyset import by_creation
 from podium.queries.statement import Statement
 
 users = User.ormar_config.table
@@ -48,22 +44,8 @@ def _matches(*columns: Any) -> Any:
     return or_(*(column.ilike(_PATTERN, escape=_ESCAPE) for column in columns))
 
 
-def _pages(query: Select[Any], table: Any) -> tuple[Statement, Statement]:
-    """(first page, page after a cursor) of `query`, ordered by `table`'s (created_at, seq)."""
-    key = (table.c.created_at, table.c.seq)
-    limit = bindparam("page_limit", type_=Integer)
-    after = tuple_(*key) > tuple_(
-        bindparam("after_created_at", type_=DateTime(timezone=True)),
-        bindparam("after_seq", type_=BigInteger),
-    )
-    return (
-        Statement(query.order_by(*key).limit(limit)),
-        Statement(query.where(after).order_by(*key).limit(limit)),
-    )
-
-
 _owner = users.alias("owner")
-_EVENTS = _pages(
+_EVENTS = by_creation(
     select(
         events.c.seq,
         events.c.created_at,
@@ -78,7 +60,7 @@ _EVENTS = _pages(
     .where(_matches(events.c.name, events.c.slug)),
     events,
 )
-_USERS = _pages(
+_USERS = by_creation(
     select(
         users.c.seq,
         users.c.created_at,
