@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -20,6 +21,8 @@ from sqlalchemy.dialects import postgresql
 from podium.config import PgBouncerMode
 from podium.database_url import plain_url, sqlalchemy_url
 from podium.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
 
 # Stable constraint names so Alembic sees the same names the models declare.
 NAMING_CONVENTION = {
@@ -288,11 +291,12 @@ class Database:
             _terminate(conn)
         try:
             await self.pool.release(conn)
-        except Exception as release_error:
-            # release() terminated it; the pool opens another when one is needed.
-            if exc is None:
-                _raise_as_unavailable(release_error)
-                raise
+        except Exception:
+            # The work is done (a COMMIT answered, the rows are in hand): a connection that
+            # died since, or that the pool already took back when the server closed it ("called
+            # on a free connection holder"), changes nothing of the answer. release() terminated
+            # it; the pool opens another when one is needed.
+            log.debug("a connection could not be given back to the pool", exc_info=True)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:

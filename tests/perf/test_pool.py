@@ -68,6 +68,23 @@ async def test_transaction_after_the_server_killed_its_connection_gets_a_new_one
         assert second != first
 
 
+async def test_a_connection_lost_as_it_is_given_back_changes_nothing_of_the_answer(
+    database_url: str,
+) -> None:
+    """The work is done (here a row read; in a request a COMMIT answered) when the socket goes
+    (`pg_terminate_backend`, a reset). asyncpg learns it in a callback that runs before its own
+    release task, frees the pool slot there, and the release then raises "called on a free
+    connection holder": that must not turn a finished request into a 500 (it did, once, in the
+    fault tests). Aborting the transport as the block ends puts the two in exactly that order."""
+    async with _open(database_url) as database:
+        async with database._connection() as conn:
+            pid = await conn.fetchval("SELECT pg_backend_pid()")
+            # The socket is cut now; asyncpg's connection_lost runs at the loop's next turn.
+            conn._con._transport.abort()
+
+        assert await database.fetchval("SELECT pg_backend_pid()") != pid
+
+
 async def test_a_transaction_reads_its_own_writes_on_one_connection(database_url: str) -> None:
     async with _open(database_url) as database:
         async with database.transaction() as tx:
