@@ -338,13 +338,20 @@ class Database:
 
     @asynccontextmanager
     async def transaction(
-        self, *, snapshot: bool = False, seconds: float | None = None
+        self,
+        *,
+        snapshot: bool = False,
+        seconds: float | None = None,
+        before_begin: Callable[[Executor], Awaitable[None]] | None = None,
     ) -> AsyncIterator[Transaction]:
         """One connection inside BEGIN … COMMIT (ROLLBACK when the block raises).
 
         `snapshot`: a read-only REPEATABLE READ transaction, so that several statements read one
         state of the database (an export read in chunks). `seconds` replaces the block's time
-        limit (an export streams to a client that may read slowly).
+        limit (an export streams to a client that may read slowly). `before_begin` runs on the
+        same connection first, on its own (autocommit): what must stand whatever becomes of the
+        transaction, e.g. a rate limit's count, without a connection of its own from the pool.
+        What it raises (a 429) leaves before BEGIN.
 
         The block gets `Timeouts.client_statement` in all; past it, or on any connection fault,
         the connection is terminated and the block raises DatabaseUnavailable: nothing of it was
@@ -354,6 +361,9 @@ class Database:
         conn = await self._acquire()
         failure: BaseException | None = None
         try:
+            if before_begin is not None:
+                async with asyncio.timeout(self.timeouts.client_statement):
+                    await before_begin(conn)
             transaction = (
                 conn.transaction(isolation="repeatable_read", readonly=True)
                 if snapshot

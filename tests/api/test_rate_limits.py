@@ -17,7 +17,9 @@ import pytest
 from fastapi import FastAPI
 
 from podium.config import Settings
+from podium.ids import Entity
 from podium.models import Event, Project, User
+from podium.public_ids import public_id
 from podium.rate_limit import RateLimit
 from podium.services import rate_limits
 from podium.services.rate_limits import Bucket
@@ -109,7 +111,9 @@ ROUTES: dict[str, tuple[Bucket, str, str, Send]] = {
         "/events/vote",
         lambda c, w, n: c.post(
             "/events/vote",
-            json={"event": eid(w.event), "projects": []},
+            # Her own project: refused (403) after the limit counted it. A malformed body (422)
+            # is refused before the vote's limit is looked at, and not counted.
+            json={"event": eid(w.event), "projects": [pid(w.project)]},
             headers=auth_headers(w.ada),
         ),
     ),
@@ -212,13 +216,33 @@ async def test_a_request_that_fails_still_counts(
     client: httpx.AsyncClient, world: World, use_settings: Callable[..., None]
 ) -> None:
     use_settings(**limits(votes=RateLimit(2, 3600)))
-    unknown = {"event": "e_AAAAAAA", "projects": []}
+    unknown = {"event": public_id(Entity.EVENT, 10**9), "projects": [pid(world.project)]}
 
-    for _ in range(2):
+    for _ in range(2):  # counted before BEGIN, so the 404's rollback does not undo the count
         response = await client.post("/events/vote", json=unknown, headers=auth_headers(world.ada))
-        assert response.status_code in (404, 422), response.text
+        assert response.status_code == 404, response.text
     response = await client.post("/events/vote", json=unknown, headers=auth_headers(world.ada))
     assert_rate_limited(response, 1800)
+
+
+async def test_a_malformed_vote_is_not_counted(
+    client: httpx.AsyncClient, world: World, use_settings: Callable[..., None]
+) -> None:
+    # The vote's limit is counted by the handler (on the vote's own connection), so a body that
+    # does not validate is refused first, at no cost to the database or the allowance.
+    use_settings(**limits(votes=RateLimit(1, 3600)))
+    malformed = {"event": eid(world.event), "projects": []}
+
+    for _ in range(3):
+        response = await client.post(
+            "/events/vote", json=malformed, headers=auth_headers(world.ada)
+        )
+        assert response.status_code == 422, response.text
+    own = {"event": eid(world.event), "projects": [pid(world.project)]}
+    response = await client.post("/events/vote", json=own, headers=auth_headers(world.ada))
+    assert response.status_code == 403, response.text
+    response = await client.post("/events/vote", json=own, headers=auth_headers(world.ada))
+    assert_rate_limited(response, 3600)
 
 
 async def test_the_allowance_comes_back_at_the_sustained_rate(

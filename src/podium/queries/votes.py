@@ -30,15 +30,48 @@ _EVENT_SHARED = Statement(
     .where(events.c.seq == bindparam("seq"))
     .with_for_update(read=True)
 )
-# The serialising lock: one voter, one event, one request at a time.
-_ATTENDANCE_LOCKED = Statement(
-    select(sqlalchemy.literal_column("1"))
-    .select_from(attendees)
-    .where(attendees.c.event_id == _EVENT, attendees.c.user_id == _VOTER)
-    .with_for_update()
+# The event share-locked (as `_EVENT_SHARED`) and the voter's attendance locked, in one
+# statement: the serialising lock, one voter, one event, one request at a time. No row: no such
+# event, or the caller does not attend it (`_EVENT_SHARED` tells which, on that path only).
+# SQLAlchemy renders one locking clause per SELECT; PostgreSQL takes one per table.
+_VOTER_LOCKED = Statement(
+    select(events.c.id, events.c.phase)
+    .select_from(
+        events.join(
+            attendees, (attendees.c.event_id == events.c.id) & (attendees.c.user_id == _VOTER)
+        )
+    )
+    .where(events.c.seq == bindparam("seq"))
+    .suffix_with(f"FOR SHARE OF {events.name} FOR UPDATE OF {attendees.name}")
 )
-# FOR KEY SHARE: a project found here cannot be deleted before its vote is stored.
-_PROJECTS_KEY_SHARED = Statement(
+# What the voter already has in the event, as two uncorrelated subqueries (PostgreSQL runs each
+# once, whatever the number of projects): read after the attendance lock, so every earlier
+# vote of this voter is committed and visible to this statement.
+_counted = projects.alias("counted")
+_voted = projects.alias("voted")
+_project_count = (
+    select(func.count())
+    .select_from(_counted)
+    .where(_counted.c.event_id == _EVENT)
+    .scalar_subquery()
+    .label("project_count")
+)
+_voted_seqs = (
+    select(
+        func.coalesce(
+            func.array_agg(_voted.c.seq),
+            sqlalchemy.literal_column("'{}'"),
+            type_=postgresql.ARRAY(sqlalchemy.BigInteger),
+        )
+    )
+    .select_from(votes.join(_voted, _voted.c.id == votes.c.project_id))
+    .where(votes.c.event_id == _EVENT, votes.c.voter_id == _VOTER)
+    .scalar_subquery()
+    .label("voted")
+)
+# The projects voted for, with the tally on every row. FOR KEY SHARE: a project found here cannot
+# be deleted before its vote is stored.
+_PROJECTS_AND_TALLY = Statement(
     select(
         projects.c.id,
         projects.c.seq,
@@ -49,31 +82,13 @@ _PROJECTS_KEY_SHARED = Statement(
                 collaborators.c.project_id == projects.c.id, collaborators.c.user_id == _VOTER
             ),
         ).label("own"),
+        _project_count,
+        _voted_seqs,
     )
     .where(
         projects.c.seq == func.any(bindparam("seqs", type_=postgresql.ARRAY(sqlalchemy.BigInteger)))
     )
     .with_for_update(read=True, key_share=True, of=projects)
-)
-_TALLY = Statement(
-    select(
-        select(func.count())
-        .select_from(projects)
-        .where(projects.c.event_id == _EVENT)
-        .scalar_subquery()
-        .label("project_count"),
-        select(
-            func.coalesce(
-                func.array_agg(projects.c.seq),
-                sqlalchemy.literal_column("'{}'"),
-                type_=postgresql.ARRAY(sqlalchemy.BigInteger),
-            )
-        )
-        .select_from(votes.join(projects, projects.c.id == votes.c.project_id))
-        .where(votes.c.event_id == _EVENT, votes.c.voter_id == _VOTER)
-        .scalar_subquery()
-        .label("voted"),
-    )
 )
 _voted_for = (
     func.unnest(bindparam("project_ids", type_=postgresql.ARRAY(_UUID)))
@@ -96,23 +111,18 @@ async def event_for_voting(tx: Transaction, seq: int) -> Record | None:
     return await _EVENT_SHARED.fetchrow(tx, seq=seq)
 
 
-async def lock_attendance(tx: Transaction, event_id: uuid.UUID, voter_id: uuid.UUID) -> bool:
-    """Lock the voter's attendance row until `tx` ends; False if they do not attend."""
-    return await _ATTENDANCE_LOCKED.fetchrow(tx, event_id=event_id, voter_id=voter_id) is not None
+async def lock_voter(tx: Transaction, seq: int, voter_id: uuid.UUID) -> Record | None:
+    """(id, phase) of the event, share-locked, with the voter's attendance locked until `tx`
+    ends; None when there is no such event or the voter does not attend it."""
+    return await _VOTER_LOCKED.fetchrow(tx, seq=seq, voter_id=voter_id)
 
 
-async def projects_for_voting(
-    tx: Transaction, seqs: list[int], voter_id: uuid.UUID
+async def projects_and_tally(
+    tx: Transaction, event_id: uuid.UUID, seqs: list[int], voter_id: uuid.UUID
 ) -> list[Record]:
-    """(id, seq, event_id, own) of the projects with these seqs, key-share-locked."""
-    return await _PROJECTS_KEY_SHARED.fetch(tx, seqs=seqs, voter_id=voter_id)
-
-
-async def tally(tx: Transaction, event_id: uuid.UUID, voter_id: uuid.UUID) -> Record:
-    """(project_count, voted: the seqs of the projects the voter already voted for)."""
-    row = await _TALLY.fetchrow(tx, event_id=event_id, voter_id=voter_id)
-    assert row is not None  # a SELECT without FROM returns its one row
-    return row
+    """(id, seq, event_id, own) of the projects with these seqs, key-share-locked, each with
+    the event's `project_count` and `voted` (the seqs the voter already voted for)."""
+    return await _PROJECTS_AND_TALLY.fetch(tx, event_id=event_id, seqs=seqs, voter_id=voter_id)
 
 
 async def cast(

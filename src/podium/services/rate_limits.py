@@ -7,8 +7,9 @@ get 2N through by straddling a window boundary, and the `Retry-After` of a refus
 (when the next request would be admitted). A refused request takes nothing, so hammering a limit
 does not push its end further away; every admitted one counts, whatever the request's outcome.
 
-The check runs on the autocommit pool, before and outside the request's transaction, so a
-request that fails and rolls back has still been counted.
+The check runs on its own (autocommit), before and outside the request's transaction, so a
+request that fails and rolls back has still been counted: on the autocommit pool, or (`counter`)
+on the transaction's connection before its BEGIN.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import logging
 import math
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from enum import StrEnum
 
@@ -94,6 +95,21 @@ async def check(db: Executor, settings: Settings, bucket: Bucket, key: str) -> N
     wait = await rate_limit_rows.take(db, key, limit.interval, limit.seconds - limit.interval)
     if wait is not None:
         raise rate_limited(bucket, wait)
+
+
+def counter(
+    settings: Settings, bucket: Bucket, key: str
+) -> Callable[[Executor], Awaitable[None]] | None:
+    """`check` for `Database.transaction(before_begin=…)`: the count on the transaction's own
+    connection, before BEGIN, so a hot write (a vote) pays no second pool round for its limit.
+    None when the bucket is not limited."""
+    if limit_of(settings, bucket) is None:
+        return None
+
+    async def count(db: Executor) -> None:
+        await check(db, settings, bucket, key)
+
+    return count
 
 
 async def give_back(db: Executor, settings: Settings, bucket: Bucket, key: str) -> None:

@@ -26,17 +26,20 @@ async def cast_votes(
     tx: Transaction, voter: User, event_seq: int, project_seqs: list[int]
 ) -> VotesCast:
     """Store one vote per project, all or none, in `tx` (whose locks serialise the voter)."""
-    event = await vote_rows.event_for_voting(tx, event_seq)
+    event = await vote_rows.lock_voter(tx, event_seq, voter.pk)
     if event is None:
-        raise not_found("event")
+        # Which rule failed, in the order a caller sees them: no event, not voting, not attending.
+        event = await vote_rows.event_for_voting(tx, event_seq)
+        if event is None:
+            raise not_found("event")
+        phases.require_voting(event["phase"])
+        raise ApiError(403, ErrorCode.NOT_ATTENDING, "only attendees of the event may vote")
     event_id = event["id"]
     # Read under the share lock: a vote arriving after the owner closes voting is refused.
     phases.require_voting(event["phase"])
 
-    if not await vote_rows.lock_attendance(tx, event_id, voter.pk):
-        raise ApiError(403, ErrorCode.NOT_ATTENDING, "only attendees of the event may vote")
-
-    projects = await vote_rows.projects_for_voting(tx, project_seqs, voter.pk)
+    # Read after the attendance lock, so every earlier vote of this voter is committed and visible.
+    projects = await vote_rows.projects_and_tally(tx, event_id, project_seqs, voter.pk)
     by_seq = {row["seq"]: row for row in projects}
     for seq in project_seqs:
         if seq not in by_seq:
@@ -55,8 +58,7 @@ async def cast_votes(
                 f"you cannot vote for project {public_id(Entity.PROJECT, seq)}: it is your own",
             )
 
-    # Read after the lock, so every earlier vote of this voter is committed and visible.
-    counts = await vote_rows.tally(tx, event_id, voter.pk)
+    counts = projects[0]  # every row carries the tally (`projects` is not empty: checked above)
     limit = max_votes_per_user(counts["project_count"])
     voted = set(counts["voted"])
     for seq in project_seqs:
