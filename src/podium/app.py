@@ -20,6 +20,7 @@ from podium.db import Database, Timeouts
 from podium.errors import install_error_handlers
 from podium.http import log_redaction, observability
 from podium.http.deadline import RequestDeadline
+from podium.http.dispatch import index_routes
 from podium.http.legacy_redirects import LegacyRedirects
 from podium.http.method_check import MethodCheck
 from podium.http.middleware import BodySizeLimit, BrowserEdge, RejectNulInUrl
@@ -130,6 +131,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         license_info=SPEC_LICENSE,
     )
     _declare_public_operations(app)
+    # Each request tries only the routes of its first path segment (podium.http.dispatch).
+    index_routes(app)
     app.state.settings = settings
     # Set by the lifespan when PODIUM_DATABASE_READ_URL is; podium.deps.read_database_of reads it.
     app.state.read_replica = None
