@@ -188,3 +188,19 @@ async def test_the_good_claims_of_the_catalogue_are_accepted(
         "/users/current", headers={"Authorization": f"Bearer {with_claims('access')}"}
     )
     assert response.status_code == 200, response.text
+
+
+def test_a_token_kept_as_verified_is_refused_once_it_expires() -> None:
+    # read_token keeps tokens that verified (podium.security._verified_claims); expiry is the one
+    # check a kept token can fail later, so it must be made at every use, not only the first.
+    from podium.security import InvalidToken, TokenType, read_token
+
+    token = with_claims("access")
+    claims = read_token(token, TokenType.ACCESS, TEST_JWT_SECRET)
+    assert read_token(token, TokenType.ACCESS, TEST_JWT_SECRET) == claims  # kept
+    with pytest.raises(InvalidToken):
+        read_token(token, TokenType.ACCESS, TEST_JWT_SECRET, now=claims.expires_at)
+    with pytest.raises(InvalidToken):  # nor is a kept token good for another type or secret
+        read_token(token, TokenType.MAGIC_LINK, TEST_JWT_SECRET)
+    with pytest.raises(InvalidToken):
+        read_token(token, TokenType.ACCESS, "another secret of enough length for HS256")

@@ -7,8 +7,6 @@ import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
-import jwt
-
 from podium import metrics
 from podium.config import Settings
 from podium.db import Database, Executor, Transaction
@@ -18,6 +16,7 @@ from podium.queries import login_links, login_mails, rows
 from podium.queries.rows import as_model
 from podium.security import (
     InvalidToken,
+    TokenExpired,
     TokenType,
     create_access_token,
     create_token,
@@ -103,7 +102,7 @@ async def verify_login(db: Executor, settings: Settings, token: str) -> tuple[st
         claims = read_token(token, TokenType.MAGIC_LINK, settings.jwt_secret_value)
     except InvalidToken as exc:
         # The signature is checked before the expiry, so "expired" is only said of our tokens.
-        expired = isinstance(exc.__cause__, jwt.ExpiredSignatureError)
+        expired = isinstance(exc, TokenExpired)
         raise _invalid_token(
             "the login link has expired; request a new one"
             if expired
