@@ -84,11 +84,13 @@ _SET_SUPERADMIN = Statement(
     .returning(users.c.seq)
 )
 _USER_ID_BY_SEQ = Statement(select(users.c.id).where(users.c.seq == bindparam("seq")))
+# The owner's seq by a subquery, not a join: a transfer that waited for the lock re-reads the
+# event row only, and a join would then still pair it with the former owner's row and find
+# nothing (PostgreSQL's re-check of locked rows under READ COMMITTED).
 _OWNER_SEQ_FOR_CHANGE = Statement(
-    select(users.c.seq)
-    .select_from(events.join(users, users.c.id == events.c.owner_id))
+    select(select(users.c.seq).where(users.c.id == events.c.owner_id).scalar_subquery())
     .where(events.c.id == bindparam("event_id", type_=postgresql.UUID(as_uuid=True)))
-    .with_for_update(of=events, key_share=True)
+    .with_for_update(key_share=True)
 )
 _EVENTS_BY_SEQ = Statement(
     select(events.c.id, events.c.seq, events.c.name, events.c.slug).where(
