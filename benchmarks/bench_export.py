@@ -6,16 +6,22 @@ project, 200-character descriptions) on a fresh database, then streams each even
 dropped piece by piece as a socket would) and prints, per event: the file's size, the pieces,
 the time, and the peak of Python's allocations during the export (tracemalloc), which is what the
 server holds at once. Constant memory means the peak does not grow with the event.
+
+Then the superadmin's export across events (`services.exports.stream_parts`, each row led by its
+event's ID and name): the 500-project event alone, and all three events (7,500 projects) in one
+file; its peak should be the per-event one, whatever the number of events.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import time
 import tracemalloc
 import uuid
 import warnings
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 
 import asyncpg
@@ -101,20 +107,38 @@ async def run() -> None:
         try:
             print(f"{'projects':>9} {'CSV bytes':>11} {'pieces':>7} {'seconds':>8} {'peak KiB':>9}")
             for size, event in events.items():
-                async for _ in exports.stream(db, "projects", event):  # warm the statements
-                    pass
-                tracemalloc.start()
-                started = time.perf_counter()
-                total = pieces = 0
-                async for piece in exports.stream(db, "projects", event):
-                    total += len(piece)
-                    pieces += 1
-                seconds = time.perf_counter() - started
-                _, peak = tracemalloc.get_traced_memory()
-                tracemalloc.stop()
-                print(f"{size:>9,} {total:>11,} {pieces:>7} {seconds:>8.2f} {peak / 1024:>9,.0f}")
+                await measure(f"{size:,}", functools.partial(exports.stream, db, "projects", event))
+            print("\nacross events (superadmin)")
+            print(f"{'projects':>9} {'CSV bytes':>11} {'pieces':>7} {'seconds':>8} {'peak KiB':>9}")
+            for sizes in ((500,), SIZES):
+                parts = [
+                    exports.Part(events[size], (f"e_{size}", f"event-{size}")) for size in sizes
+                ]
+                label = f"{sum(sizes):,}"
+                await measure(
+                    label,
+                    functools.partial(
+                        exports.stream_parts, db, "projects", parts, ("event_id", "event_name")
+                    ),
+                )
         finally:
             await db.close()
+
+
+async def measure(label: str, export: Callable[[], AsyncGenerator[bytes, None]]) -> None:
+    """Stream `export()` once to warm its statements, then once under tracemalloc; print it."""
+    async for _ in export():
+        pass
+    tracemalloc.start()
+    started = time.perf_counter()
+    total = pieces = 0
+    async for piece in export():
+        total += len(piece)
+        pieces += 1
+    seconds = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print(f"{label:>9} {total:>11,} {pieces:>7} {seconds:>8.2f} {peak / 1024:>9,.0f}")
 
 
 def main() -> None:

@@ -183,13 +183,20 @@ def cmd_admin(args: argparse.Namespace) -> None:
 
 async def _set_superadmin(url: str, email: str, grant: bool) -> bool:
     from podium.db import Database
+    from podium.models.audit import AuditAction, TargetKind
     from podium.queries import superadmin
+    from podium.services import audit
 
     database = Database(url, size=1)
     await database.open()
     try:
         async with database.transaction() as tx:
-            return await superadmin.set_superadmin(tx, email, grant)
+            seq = await superadmin.set_superadmin(tx, email, grant)
+            if seq is None:
+                return False
+            action = AuditAction.SUPERADMIN_GRANTED if grant else AuditAction.SUPERADMIN_REVOKED
+            await audit.record(tx, audit.CLI, action, target=(TargetKind.USER, seq))
+            return True
     finally:
         await database.close()
 

@@ -2,6 +2,7 @@
 
 from podium.models import quarantine as quarantine  # the backfill's tables
 from podium.models.attendee import EventAttendee
+from podium.models.audit import AuditEvent
 from podium.models.collaborator import ProjectCollaborator
 from podium.models.event import Event
 from podium.models.link_check import LinkCheck
@@ -16,6 +17,7 @@ from podium.models.user import User
 from podium.models.vote import Vote
 
 __all__ = [
+    "AuditEvent",
     "Event",
     "EventAttendee",
     "EventRevision",

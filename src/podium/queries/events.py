@@ -115,6 +115,10 @@ _PROJECT_RULES = [
     events.c.phase,
     events.c.submissions_open_during_voting,
     events.c.demo_links_optional,
+    # Who organises it, and what the audit trail copies of it (an organiser's project delete).
+    events.c.owner_id,
+    events.c.seq,
+    events.c.name,
 ]
 _FOR_PROJECT_CHANGE = {
     column: Statement(
@@ -124,9 +128,20 @@ _FOR_PROJECT_CHANGE = {
     )
     for column in ("id", "seq")
 }
+# What an owner's edit may change, read before it under the lock (the audit trail's "before").
+EDITABLE_COLUMNS = (
+    "name",
+    "description",
+    "phase",
+    "live_leaderboard",
+    "submissions_open_during_voting",
+    "demo_links_optional",
+    "ysws_checks_enabled",
+    "feature_flags",
+)
 # The owner's edit: the row locked against joins, project changes and votes in flight.
 _FOR_CHANGE = Statement(
-    select(events.c.phase, events.c.live_leaderboard)
+    select(*(events.c[name] for name in EDITABLE_COLUMNS))
     .where(events.c.id == bindparam("id", type_=_UUID))
     .with_for_update(key_share=True)
 )
@@ -175,7 +190,7 @@ async def for_project_change(tx: Transaction, column: str, value: object) -> Rec
 
 
 async def for_change(tx: Transaction, event_id: uuid.UUID) -> Record | None:
-    """(phase, live_leaderboard), the row locked FOR NO KEY UPDATE until `tx` ends."""
+    """The event's EDITABLE_COLUMNS, the row locked FOR NO KEY UPDATE until `tx` ends."""
     return await _FOR_CHANGE.fetchrow(tx, id=event_id)
 
 
@@ -184,5 +199,6 @@ async def has_members(tx: Transaction, event_id: uuid.UUID) -> bool:
     return bool(await _HAS_MEMBERS.fetchval(tx, id=event_id))
 
 
-async def delete_by_id(tx: Transaction, event_id: uuid.UUID) -> None:
-    await _DELETE.execute(tx, id=event_id)
+async def delete_by_id(tx: Transaction, event_id: uuid.UUID) -> bool:
+    """Delete the event; False if it was gone already."""
+    return await _DELETE.execute(tx, id=event_id) != "DELETE 0"

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     and_,
+    any_,
     bindparam,
     func,
     literal_column,
@@ -216,3 +217,31 @@ async def chunk(
     else:
         key = {"after_created_at": after["created_at"], "after_seq": after["seq"]}
     return await following.fetch(db, event_id=event_id, chunk_limit=limit, **key)
+
+
+# What each export has one row per, for the audit trail's row count (read as the export starts).
+_COUNTED: dict[ExportName, Any] = {
+    "projects": projects,
+    "votes": votes,
+    "attendees": attendees,
+    "referrals": referrals,
+}
+_COUNTS: dict[ExportName, Statement] = {
+    name: Statement(
+        select(table.c.event_id, func.count().label("rows"))
+        .where(
+            table.c.event_id
+            == any_(bindparam("event_ids", type_=postgresql.ARRAY(postgresql.UUID(as_uuid=True))))
+        )
+        .group_by(table.c.event_id)
+    )
+    for name, table in _COUNTED.items()
+}
+
+
+async def row_counts(
+    db: Executor, which: ExportName, event_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """The rows the export `which` has for each of the events (absent: none)."""
+    found = await _COUNTS[which].fetch(db, event_ids=event_ids)
+    return {row["event_id"]: row["rows"] for row in found}

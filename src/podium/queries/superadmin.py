@@ -13,8 +13,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     String,
+    any_,
     bindparam,
     or_,
     select,
@@ -79,9 +81,22 @@ _SET_SUPERADMIN = Statement(
     update(users)
     .where(users.c.email == bindparam("email"))
     .values(is_superadmin=bindparam("value", type_=Boolean))
-    .returning(users.c.id)
+    .returning(users.c.seq)
 )
 _USER_ID_BY_SEQ = Statement(select(users.c.id).where(users.c.seq == bindparam("seq")))
+# The owner's seq by a subquery, not a join: a transfer that waited for the lock re-reads the
+# event row only, and a join would then still pair it with the former owner's row and find
+# nothing (PostgreSQL's re-check of locked rows under READ COMMITTED).
+_OWNER_SEQ_FOR_CHANGE = Statement(
+    select(select(users.c.seq).where(users.c.id == events.c.owner_id).scalar_subquery())
+    .where(events.c.id == bindparam("event_id", type_=postgresql.UUID(as_uuid=True)))
+    .with_for_update(key_share=True)
+)
+_EVENTS_BY_SEQ = Statement(
+    select(events.c.id, events.c.seq, events.c.name, events.c.slug).where(
+        events.c.seq == any_(bindparam("seqs", type_=postgresql.ARRAY(BigInteger)))
+    )
+)
 _SET_OWNER = Statement(
     update(events)
     .where(events.c.id == bindparam("event_id", type_=postgresql.UUID(as_uuid=True)))
@@ -107,13 +122,26 @@ async def page(
     )
 
 
-async def set_superadmin(tx: Transaction, email: str, value: bool) -> bool:
-    """Grant (`value`) or revoke the flag of the user with this email; False if there is none."""
-    return await _SET_SUPERADMIN.fetchval(tx, email=email, value=value) is not None
+async def set_superadmin(tx: Transaction, email: str, value: bool) -> int | None:
+    """Grant (`value`) or revoke the flag of the user with this email: the user's seq, or None
+    if there is no such user."""
+    seq: int | None = await _SET_SUPERADMIN.fetchval(tx, email=email, value=value)
+    return seq
 
 
 async def user_id_by_seq(db: Executor, seq: int) -> uuid.UUID | None:
     found: uuid.UUID | None = await _USER_ID_BY_SEQ.fetchval(db, seq=seq)
+    return found
+
+
+async def events_by_seq(db: Executor, seqs: list[int]) -> list[Record]:
+    """(id, seq, name, slug) of the events with these seqs that exist, in no order."""
+    return await _EVENTS_BY_SEQ.fetch(db, seqs=seqs)
+
+
+async def owner_seq_for_change(tx: Transaction, event_id: uuid.UUID) -> int | None:
+    """The seq of the event's owner, the event locked FOR NO KEY UPDATE; None if it is gone."""
+    found: int | None = await _OWNER_SEQ_FOR_CHANGE.fetchval(tx, event_id=event_id)
     return found
 
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
-from podium.deps import Db, OwnedEvent, SettingsDep
+from podium.deps import CurrentUser, Db, OwnedEvent, SettingsDep
 from podium.errors import conditional_responses, error_responses
 from podium.http import conditional
 from podium.routers import api_router
 from podium.schemas.admin import AttendeePrivate, ReferralAdmin, RemoveAttendee, VoteAdmin
+from podium.schemas.audit import AuditEntry
 from podium.schemas.common import Page
 from podium.schemas.events import EventPrivate
 from podium.schemas.projects import ProjectAdmin
 from podium.services import admin as service
-from podium.services import leaderboard
+from podium.services import audit, leaderboard
+from podium.services.audit import Actor
 from podium.services.events import private_view
 from podium.services.pagination import PageParams
 
@@ -63,10 +65,22 @@ async def list_event_attendees(
     response_class=Response,
     responses=error_responses(400, 401, 403, 404, 422, 503),
 )
-async def remove_event_attendee(body: RemoveAttendee, event: OwnedEvent, db: Db) -> None:
+async def remove_event_attendee(
+    body: RemoveAttendee, event: OwnedEvent, user: CurrentUser, db: Db
+) -> None:
     """Remove an attendee from the event, and with them their votes in it."""
     async with db.transaction() as tx:
-        await service.remove_attendee(tx, event, body.user)
+        await service.remove_attendee(tx, event, body.user, Actor.organiser(user, event))
+
+
+@router.get(
+    "/audit",
+    response_model=Page[AuditEntry],
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+async def list_event_audit(event: OwnedEvent, page: PageParams, db: Db) -> Page[AuditEntry]:
+    """The event's audit trail, oldest first: who changed, removed or exported what, and when."""
+    return await audit.trail(db, page, event_seq=event.seq)
 
 
 @router.get(

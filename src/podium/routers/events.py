@@ -34,6 +34,7 @@ from podium.schemas.events import (
 )
 from podium.services import events as service
 from podium.services import rate_limits, voting
+from podium.services.audit import Actor
 from podium.services.rate_limits import Bucket
 
 router = api_router(prefix="/events", tags=["events"])
@@ -136,10 +137,12 @@ async def get_event(event_id: EventPathId, request: Request) -> Response:
     responses=error_responses(401, 403, 404, 409, 422, 429, 503),
     dependencies=[per_user(Bucket.EDITS)],
 )
-async def update_event(body: EventUpdate, event: OwnedEvent, db: Db) -> EventPrivate:
+async def update_event(
+    body: EventUpdate, event: OwnedEvent, user: CurrentUser, db: Db
+) -> EventPrivate:
     """Change an event's fields (those left out keep their value), its phase too; owner only."""
     async with db.transaction() as tx:
-        return await service.update_event(tx, event, body)
+        return await service.update_event(tx, event, body, Actor.organiser(user, event))
 
 
 @router.delete(
@@ -148,7 +151,7 @@ async def update_event(body: EventUpdate, event: OwnedEvent, db: Db) -> EventPri
     response_class=Response,
     responses=error_responses(401, 403, 404, 422, 503),
 )
-async def delete_event(event: OwnedEvent, db: Db) -> None:
+async def delete_event(event: OwnedEvent, user: CurrentUser, db: Db) -> None:
     """Delete an event with its attendees, projects, votes and referrals; owner only."""
     async with db.transaction() as tx:
-        await service.delete_event(tx, event)
+        await service.delete_event(tx, event, Actor.organiser(user, event))

@@ -22,7 +22,7 @@ FeatureFlag = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9_]+$", max_l
 FeatureFlags = Annotated[list[FeatureFlag], Field(max_length=MAX_FEATURE_FLAGS)]
 
 
-def _deduplicated(flags: list[str]) -> list[str]:
+def deduplicated(flags: list[str]) -> list[str]:
     # A set in meaning, a list on the wire: first occurrence wins, order kept.
     return list(dict.fromkeys(flags))
 
@@ -88,7 +88,7 @@ class EventCreate(RequestBody):
     @field_validator("feature_flags")
     @classmethod
     def _dedupe(cls, flags: list[str]) -> list[str]:
-        return _deduplicated(flags)
+        return deduplicated(flags)
 
 
 class EventUpdate(RequestBody):
@@ -110,7 +110,7 @@ class EventUpdate(RequestBody):
     @field_validator("feature_flags")
     @classmethod
     def _dedupe(cls, flags: list[str] | None) -> list[str] | None:
-        return None if flags is None else _deduplicated(flags)
+        return None if flags is None else deduplicated(flags)
 
     @field_validator("description", mode="before")
     @classmethod

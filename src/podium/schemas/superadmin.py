@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 from podium.public_ids import EventId, UserId, UserRef
 from podium.schemas.common import RequestBody
-from podium.schemas.events import EventCreate
+from podium.schemas.events import EventCreate, FeatureFlags, deduplicated
 
 
 class UserContact(BaseModel):
@@ -51,3 +51,16 @@ class EventCreateFor(EventCreate):
     `owner`."""
 
     owner: UserRef
+
+
+class FeatureFlagsChange(RequestBody):
+    """The event's feature flags, all of them: the list replaces the one stored."""
+
+    feature_flags: FeatureFlags = Field(
+        description="Names of `[a-zA-Z0-9_]+`, at most 50; duplicates are dropped"
+    )
+
+    @field_validator("feature_flags")
+    @classmethod
+    def _dedupe(cls, flags: list[str]) -> list[str]:
+        return deduplicated(flags)

@@ -6,10 +6,12 @@ from podium.db import Executor, Transaction
 from podium.errors import ApiError, ErrorCode
 from podium.ids import Entity
 from podium.models import Event
+from podium.models.audit import AuditAction, TargetKind
 from podium.public_ids import public_id
 from podium.queries import members
 from podium.schemas.admin import AttendeePrivate, ReferralAdmin, VoteAdmin
 from podium.schemas.common import Page, UserPublic
+from podium.services import audit
 from podium.services.pagination import PageRequest, fetch_page
 
 
@@ -67,7 +69,7 @@ async def referrals(db: Executor, event: Event, page: PageRequest) -> Page[Refer
     )
 
 
-async def remove_attendee(tx: Transaction, event: Event, user_seq: int) -> None:
+async def remove_attendee(tx: Transaction, event: Event, user_seq: int, actor: audit.Actor) -> None:
     """Remove a user's attendance; the database drops their votes in this event with it.
 
     Their projects, collaborations and referral stay: they are the event's record, and the
@@ -76,3 +78,10 @@ async def remove_attendee(tx: Transaction, event: Event, user_seq: int) -> None:
     if not await members.remove_attendee(tx, event.pk, user_seq):
         # 400, not 404: the event exists; the request names someone who is not in it.
         raise ApiError(400, ErrorCode.NOT_ATTENDING, "this user does not attend this event")
+    await audit.record(
+        tx,
+        actor,
+        AuditAction.ATTENDEE_REMOVED,
+        event=audit.AuditedEvent.of(event),
+        target=(TargetKind.USER, user_seq),
+    )

@@ -12,6 +12,7 @@ from podium.db import Executor, Transaction, violation
 from podium.errors import ApiError, ErrorCode, conflict, not_found
 from podium.ids import Entity
 from podium.models import Event, User
+from podium.models.audit import AuditAction
 from podium.models.constraints import Constraint
 from podium.models.phase import Phase, PhaseState
 from podium.public_ids import decode_id, public_id
@@ -25,7 +26,7 @@ from podium.schemas.events import (
     EventUpdate,
     UserEvents,
 )
-from podium.services import phases
+from podium.services import audit, phases
 from podium.services.access import max_votes_per_user
 from podium.services.join_codes import (
     WrongJoinCode,
@@ -137,6 +138,12 @@ def _without_v1_fields(values: Mapping[str, Any]) -> dict[str, Any]:
 
 async def create_event(tx: Transaction, owner: User, data: EventCreate) -> EventPrivate:
     """Create an event owned by `owner` (join-code clashes retried in savepoints of `tx`)."""
+    event = await insert_event(tx, owner, data)
+    return await private_view(tx, event.pk)
+
+
+async def insert_event(tx: Transaction, owner: User, data: EventCreate) -> Event:
+    """`create_event`'s new row."""
     slug = slugify(data.name)
     if not slug:
         raise ApiError(
@@ -162,11 +169,17 @@ async def create_event(tx: Transaction, owner: User, data: EventCreate) -> Event
                 f"an event with the URL slug '{slug}' already exists; choose another name",
             ) from None
         raise
-    return await private_view(tx, event.pk)
+    return event
 
 
-async def update_event(tx: Transaction, event: Event, data: EventUpdate) -> EventPrivate:
-    """Change the fields given; a phase change (or v1's booleans) follows services.phases."""
+async def update_event(
+    tx: Transaction, event: Event, data: EventUpdate, actor: audit.Actor
+) -> EventPrivate:
+    """Change the fields given; a phase change (or v1's booleans) follows services.phases.
+
+    Audited: `phase_changed` when the phase moves, else `event_updated`, with every field whose
+    value changed; a request that changes nothing records nothing.
+    """
     changes = data.model_dump(exclude_unset=True)
     if not changes:
         return await private_view(tx, event.pk)
@@ -185,12 +198,40 @@ async def update_event(tx: Transaction, event: Event, data: EventUpdate) -> Even
     values = {**_without_v1_fields(changes), **_phase_columns(state)}
     if await rows.change(tx, Event, event.pk, values) is None:
         raise not_found("event")
+    changed = audit.diff(current, values)
+    if changed:
+        action = AuditAction.PHASE_CHANGED if "phase" in changed else AuditAction.EVENT_UPDATED
+        name = values.get("name", current["name"])
+        await audit.record(
+            tx, actor, action, event=audit.AuditedEvent.of(event, name), changes=changed
+        )
     return await private_view(tx, event.pk)
 
 
-async def delete_event(tx: Transaction, event: Event) -> None:
-    # The database cascades to attendees, projects, collaborators, votes and referrals.
-    await event_rows.delete_by_id(tx, event.pk)
+async def set_feature_flags(
+    tx: Transaction, event: Event, flags: list[str], actor: audit.Actor
+) -> EventPrivate:
+    """Replace the event's feature flags (a superadmin's route), audited when they change."""
+    current = await event_rows.for_change(tx, event.pk)
+    if current is None:
+        raise not_found("event")  # deleted since the request began
+    if current["feature_flags"] != flags:
+        await rows.change(tx, Event, event.pk, {"feature_flags": flags})
+        await audit.record(
+            tx,
+            actor,
+            AuditAction.FEATURE_FLAGS_CHANGED,
+            event=audit.AuditedEvent.of(event, current["name"]),
+            changes={"feature_flags": [current["feature_flags"], flags]},
+        )
+    return await private_view(tx, event.pk)
+
+
+async def delete_event(tx: Transaction, event: Event, actor: audit.Actor) -> None:
+    # The database cascades to attendees, projects, collaborators, votes and referrals; the
+    # audit trail keeps its entries (no foreign key to the event).
+    if await event_rows.delete_by_id(tx, event.pk):
+        await audit.record(tx, actor, AuditAction.EVENT_DELETED, event=audit.AuditedEvent.of(event))
 
 
 async def attend_event(tx: Transaction, user: User, join_code: str, referral: str) -> EventPublic:

@@ -18,15 +18,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from collections.abc import AsyncGenerator, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from podium.db import Database, Record
+from podium.db import Database, Record, Transaction
 from podium.ids import Entity
+from podium.models.audit import AuditAction
 from podium.public_ids import public_id
 from podium.queries import exports as queries
 from podium.queries.exports import CONTACT_COLUMNS, ExportName
+from podium.services import audit
 
 # Rows per statement: ~0.5 MB of a projects export at most, whatever the event's size.
 CHUNK_ROWS = 500
@@ -144,30 +148,79 @@ def _encode(rows: Sequence[Sequence[Any]]) -> bytes:
     return out.getvalue().encode()
 
 
-async def stream(
-    db: Database, which: ExportName, event_id: Any, *, chunk_rows: int = CHUNK_ROWS
+@dataclass(frozen=True)
+class Part:
+    """One event's rows of an export, each row led by `leading` cells (the superadmin's
+    export across events puts the event's ID and name there)."""
+
+    event_id: uuid.UUID
+    leading: tuple[Any, ...] = ()
+
+
+def stream(
+    db: Database, which: ExportName, event_id: uuid.UUID, *, chunk_rows: int = CHUNK_ROWS
 ) -> AsyncGenerator[bytes, None]:
-    """The export as CSV bytes, one chunk of rows at a time, all read in one snapshot.
+    """The export of one event (see `stream_parts`)."""
+    return stream_parts(db, which, [Part(event_id)], chunk_rows=chunk_rows)
+
+
+async def stream_parts(
+    db: Database,
+    which: ExportName,
+    parts: Sequence[Part],
+    leading_headers: Sequence[str] = (),
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+) -> AsyncGenerator[bytes, None]:
+    """The export as CSV bytes, one chunk of rows at a time, all read in one snapshot: the
+    header, then each part's rows in turn.
 
     The first item (the header and the first rows) is read before anything is sent: the route
     awaits it, so a database that is down is a 503, not a cut-off download.
     """
     cells = _CELLS[which]
+    header = [*leading_headers, *COLUMNS[which]]
+    first = True
     async with db.transaction(snapshot=True, seconds=EXPORT_SECONDS) as tx:
-        after: Record | None = None
-        first = True
-        while True:
-            rows = await queries.chunk(tx, which, event_id, chunk_rows, after)
-            lines = [[safe_cell(cell(row)) for _, cell in cells] for row in rows]
-            if first:
-                lines.insert(0, list(COLUMNS[which]))
-            if lines:  # an export of an exact number of chunks ends with an empty one
-                data = _encode(lines)
-                yield (BYTE_ORDER_MARK.encode() + data) if first else data
-            first = False
-            if len(rows) < chunk_rows:
-                return
-            after = rows[-1]
+        for part in parts:
+            leading = [safe_cell(value) for value in part.leading]
+            after: Record | None = None
+            while True:
+                rows = await queries.chunk(tx, which, part.event_id, chunk_rows, after)
+                lines = [[*leading, *(safe_cell(cell(row)) for _, cell in cells)] for row in rows]
+                if first:
+                    lines.insert(0, header)
+                if lines:  # an export of an exact number of chunks ends with an empty one
+                    data = _encode(lines)
+                    yield (BYTE_ORDER_MARK.encode() + data) if first else data
+                first = False
+                if len(rows) < chunk_rows:
+                    break
+                after = rows[-1]
+
+
+async def record(
+    tx: Transaction,
+    actor: audit.Actor,
+    which: ExportName,
+    events: Sequence[audit.AuditedEvent],
+) -> None:
+    """An `exported` entry per event, with the rows it has in the export `which`.
+
+    Run in its own short transaction before the export streams (the export's snapshot is
+    read-only, and a download the client breaks off half-way has still sent personal data):
+    an entry means the data was asked for, and the count is the rows at that moment.
+    """
+    counts = await queries.row_counts(tx, which, [event.id for event in events])
+    spread = {"events": len(events)} if len(events) > 1 else {}
+    for event in events:
+        await audit.record(
+            tx,
+            actor,
+            AuditAction.EXPORTED,
+            event=event,
+            changes={"export": which, "rows": counts.get(event.id, 0), **spread},
+        )
 
 
 def filename(slug: str, which: ExportName, now: datetime) -> str:

@@ -9,6 +9,7 @@ from podium.config import LinkCheckMode
 from podium.db import Executor, Record, Transaction, violation
 from podium.errors import ApiError, ErrorCode, bad_request, conflict, not_found
 from podium.models import Project, User
+from podium.models.audit import AuditAction, TargetKind
 from podium.models.constraints import Constraint, SqlState
 from podium.queries import IntegrityError, members, rows
 from podium.queries import events as event_rows
@@ -19,7 +20,7 @@ from podium.schemas.projects import (
     ProjectPrivate,
     ProjectPublic,
 )
-from podium.services import leaderboard, link_checks, phases
+from podium.services import audit, leaderboard, link_checks, phases
 from podium.services.access import is_attendee
 from podium.services.join_codes import (
     WrongJoinCode,
@@ -143,10 +144,23 @@ async def update_project(
 
 
 async def delete_project(tx: Transaction, project: Project, user: User) -> None:
-    """Delete the caller's own project (its collaborators and votes go with it)."""
+    """Delete the caller's own project (its collaborators and votes go with it).
+
+    Audited when the caller organises the event (its owner, or a superadmin): an organiser's
+    delete is an organiser's action; a participant deleting their entry is not.
+    """
     _require_project_owner(project, user)
-    await _event_open_for_projects(tx, "id", project.event.pk)
+    event = await _event_open_for_projects(tx, "id", project.event.pk)
     await project_rows.delete_by_id(tx, project.pk)
+    if user.is_superadmin or user.pk == event["owner_id"]:
+        await audit.record(
+            tx,
+            audit.Actor.organiser_of(user, event["owner_id"]),
+            AuditAction.PROJECT_DELETED,
+            event=audit.AuditedEvent(event["id"], event["seq"], event["name"]),
+            target=(TargetKind.PROJECT, project.seq),
+            changes={"name": [project.name, None]},
+        )
 
 
 async def join_project(tx: Transaction, user: User, join_code: str) -> ProjectPrivate:
