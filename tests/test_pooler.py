@@ -125,6 +125,27 @@ def test_serve_starts_behind_pgbouncer_1_21_tracking_prepared_statements_with_of
 
 
 @pytest.mark.pgbouncer
+def test_serve_refuses_a_pooler_that_would_refuse_its_statement_timeout(
+    database_url: str,
+) -> None:
+    # PgBouncer >= 1.21 tracking prepared statements is fine at `off`, but only once told to
+    # ignore the statement_timeout the app's pool sends at connect: without it every connection
+    # would be refused and every request a 503. serve says so before it starts.
+    if not tracks_prepared_statements():
+        pytest.skip(f"needs PgBouncer >= 1.21: set {BINARY_VARIABLE} (devtools/build-pgbouncer.sh)")
+    with PgBouncer.start(_server(database_url), pool_size=2, max_prepared_statements=200) as plain:
+        url = _through(plain, database_url)
+        server = _serve(url, PORT=str(free_port()), PODIUM_DATABASE_PGBOUNCER="off")
+        _, stderr = server.communicate(timeout=START_TIMEOUT_SECONDS)
+        # With no statement timeout to send, the same pooler is fine.
+        _serves(url, PODIUM_DATABASE_PGBOUNCER="off", PODIUM_DATABASE_STATEMENT_TIMEOUT="0")
+
+    assert server.returncode == 1, stderr
+    assert b"ignore_startup_parameters = statement_timeout" in stderr
+    assert b"PODIUM_DATABASE_STATEMENT_TIMEOUT=0" in stderr
+
+
+@pytest.mark.pgbouncer
 def test_serve_starts_behind_pgbouncer_1_18_with_the_setting(
     database_url: str, transaction_pooling: PgBouncer
 ) -> None:

@@ -126,7 +126,13 @@ def _refuse_an_unsafe_pooler(settings: Settings) -> None:
     """Stop when DATABASE_URL leads to a pooler the pool is not configured for (see pooler)."""
     if settings.database_url is None:
         return  # the app says so
-    reason = asyncio.run(pooler.check(settings.database_url, settings.database_pgbouncer))
+    reason = asyncio.run(
+        pooler.check(
+            settings.database_url,
+            settings.database_pgbouncer,
+            settings.database_statement_timeout,
+        )
+    )
     if reason is not None:
         raise SystemExit(f"podium: {reason}")
 

@@ -123,16 +123,50 @@ def refusal(found: Pooler, mode: PgBouncerMode) -> str | None:
     )
 
 
-async def check(url: str, mode: PgBouncerMode) -> str | None:
-    """`podium serve`'s check before it starts: why it must not start (see `refusal`), or None."""
+async def check(url: str, mode: PgBouncerMode, statement_timeout: float = 0.0) -> str | None:
+    """`podium serve`'s check before it starts: why it must not start (see `refusal`), or None.
+
+    `statement_timeout` (seconds, 0: none) is what the app's pool sends as a startup parameter at
+    `PODIUM_DATABASE_PGBOUNCER=off`, which PgBouncer refuses unless told to ignore it.
+    """
     if mode is PgBouncerMode.TRANSACTION:
         return None  # safe behind anything: nothing to look for
     try:
         found = await probe(url)
+        refused = (
+            await _refuses_statement_timeout(url, statement_timeout)
+            if found.pooled and mode is PgBouncerMode.OFF and statement_timeout
+            else None
+        )
     except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         # The app starts while the database is down (/health answers 503); so does this.
         log.warning("could not look for a connection pooler at DATABASE_URL (%s)", exc)
         return None
     if found.pooled:
         log.info("DATABASE_URL leads to a connection pooler: %s", found)
-    return refusal(found, mode)
+    return refusal(found, mode) or refused
+
+
+async def _refuses_statement_timeout(url: str, seconds: float) -> str | None:
+    """Why the pooler would refuse each of the app's connections, or None: the app's pool sends
+    `statement_timeout` at connect at PODIUM_DATABASE_PGBOUNCER=off, and PgBouncer (any
+    version) answers "unsupported startup parameter" unless `ignore_startup_parameters` names it:
+    every request would be a 503."""
+    try:
+        conn = await asyncpg.connect(
+            plain_url(url),
+            statement_cache_size=0,
+            server_settings={"statement_timeout": str(round(seconds * 1000))},
+        )
+    except asyncpg.PostgresError as exc:
+        if "startup parameter" not in str(exc):
+            raise
+        return (
+            f"the connection pooler at DATABASE_URL refuses the statement_timeout the app sends "
+            f"when it connects ({exc}): add `ignore_startup_parameters = statement_timeout` to "
+            "pgbouncer.ini and set the timeout on the role instead (ALTER ROLE … SET "
+            "statement_timeout = '5s'), or set PODIUM_DATABASE_STATEMENT_TIMEOUT=0 (docs/"
+            'operations.md, "PgBouncer")'
+        )
+    await conn.close()
+    return None
