@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("item_seq", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("name", sa.String(length=200), autoincrement=False, nullable=False),
         sa.Column("event_id", sa.UUID(), autoincrement=False, nullable=False),
+        sa.Column("event_seq", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("owner_id", sa.UUID(), autoincrement=False, nullable=False),
         sa.Column("deleted_by", sa.UUID(), autoincrement=False, nullable=True),
         sa.Column(

@@ -59,6 +59,7 @@ class TrashEntry(ormar.Model):
     # The event of the trashed row (the event itself for an event entry); no FK: it may be in
     # the trash too.
     event_id: uuid.UUID = NativeUUID()
+    event_seq: int = ormar.BigInteger()
     owner_id: uuid.UUID = NativeUUID()
     deleted_by: uuid.UUID | None = NativeUUID(nullable=True)
     deleted_at: datetime = timestamp_field()
