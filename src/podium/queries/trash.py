@@ -146,8 +146,9 @@ def _put(table: Table) -> Statement:
         func.jsonb_populate_recordset(
             literal_column(f"NULL::{table.name}"), bindparam("rows", type_=postgresql.JSONB)
         )
+        # No column list after the alias: the record's columns come by name from the table's
+        # type, in the database's order, which need not be the model's.
         .table_valued(*names)
-        .render_derived()
         .alias("given")
     )
     return Statement(insert(table).from_select(names, select(*(given.c[name] for name in names))))
