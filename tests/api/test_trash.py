@@ -55,9 +55,7 @@ async def only_entry(client: httpx.AsyncClient, owner: User) -> dict[str, Any]:
 
 
 async def restore(client: httpx.AsyncClient, user: User, trash_id: str) -> httpx.Response:
-    return await client.post(
-        f"/users/current/trash/{trash_id}/restore", headers=auth_headers(user)
-    )
+    return await client.post(f"/users/current/trash/{trash_id}/restore", headers=auth_headers(user))
 
 
 async def busy_event(make_user: MakeUser, db: asyncpg.Pool) -> dict[str, Any]:
@@ -208,9 +206,7 @@ async def test_restore_skips_rows_of_deleted_accounts_and_hands_a_project_over(
 
 
 async def points(client: httpx.AsyncClient, owner: User, event: Event) -> dict[str, int]:
-    board = await client.get(
-        f"/events/admin/{eid(event)}/leaderboard", headers=auth_headers(owner)
-    )
+    board = await client.get(f"/events/admin/{eid(event)}/leaderboard", headers=auth_headers(owner))
     assert board.status_code == 200, board.text
     return {row["id"]: row["points"] for row in board.json()}
 
@@ -521,7 +517,9 @@ async def test_only_the_owner_or_a_superadmin_sees_and_restores_an_entry(
     theirs = await client.get("/users/current/trash", headers=auth_headers(stranger))
     assert theirs.json()["items"] == []
     assert_error(await restore(client, stranger, entry["id"]), 404, "not_found")
-    assert_error(await client.post(f"/users/current/trash/{entry['id']}/restore"), 401, "unauthorized")
+    assert_error(
+        await client.post(f"/users/current/trash/{entry['id']}/restore"), 401, "unauthorized"
+    )
     assert_error(await client.get("/users/current/trash"), 401, "unauthorized")
     for method, path in (
         ("GET", "/superadmin/trash"),
