@@ -62,6 +62,7 @@ class ErrorCode(StrEnum):
     PROJECT_NOT_IN_EVENT = "project_not_in_event"
     PROJECT_OWNER_GONE = "project_owner_gone"
     RATE_LIMITED = "rate_limited"
+    RESTORE_CONFLICT = "restore_conflict"
     REQUEST_TIMEOUT = "request_timeout"
     REQUEST_TOO_LARGE = "request_too_large"
     REVIEW_SERVICE_FAILED = "review_service_failed"

@@ -605,3 +605,18 @@ async def test_deleting_an_account_purges_its_trash(
     assert gone.status_code == 204, gone.text
     assert await db.fetchval("SELECT count(*) FROM trash") == 0
     assert await db.fetchval("SELECT count(*) FROM trash_reservations") == 0
+
+
+async def test_a_value_taken_behind_the_apis_back_makes_the_restore_a_409(
+    client: httpx.AsyncClient, db: asyncpg.Pool, make_user: MakeUser
+) -> None:
+    owner = await make_user()
+    event = await make_event(owner, slug="taken-later")
+    await client.delete(f"/events/{eid(event)}", headers=auth_headers(owner))
+    # As the backfill would write a new v1 record: straight into the table, no reservation read.
+    await make_event(owner, slug="taken-later")
+
+    refused = await restore(client, owner, (await only_entry(client, owner))["id"])
+
+    assert_error(refused, 409, "restore_conflict")
+    assert await db.fetchval("SELECT count(*) FROM trash") == 1

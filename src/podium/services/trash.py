@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from podium.db import Executor, Record, Transaction
+from podium.db import Executor, Record, Transaction, violation
 from podium.errors import ApiError, ErrorCode, conflict, not_found
 from podium.ids import Entity
 from podium.models import Event, Project, TrashEntry, User
+from podium.models.constraints import SqlState
+from podium.queries import IntegrityError
 from podium.public_ids import decode_id, public_id
 from podium.queries import rows as model_rows
 from podium.queries import trash as trash_rows
@@ -290,10 +292,20 @@ async def restore(
         votes_already=votes_already,
         live_projects=live_projects,
     )
-    restored = {
-        table: await trash_rows.put(tx, table, plan.rows[table])
-        for table in trash_rows.KIND_TABLES[kind]
-    }
+    try:
+        restored = {
+            table: await trash_rows.put(tx, table, plan.rows[table])
+            for table in trash_rows.KIND_TABLES[kind]
+        }
+    except IntegrityError as error:
+        # The reservations keep the API's writers off these values; only a writer outside it
+        # (the backfill writing a new v1 record) can have taken one.
+        if violation(error).sqlstate != SqlState.UNIQUE_VIOLATION:
+            raise
+        raise conflict(
+            ErrorCode.RESTORE_CONFLICT,
+            "a live row has taken a unique value of this entry (a slug or join code)",
+        ) from None
     if kind == "event":
         await trash_rows.bump_revisions(tx, event_id)
         await trash_rows.release_projects(tx, entry["id"])
