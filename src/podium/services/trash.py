@@ -21,8 +21,8 @@ from podium.errors import ApiError, ErrorCode, conflict, not_found
 from podium.ids import Entity
 from podium.models import Event, Project, TrashEntry, User
 from podium.models.constraints import SqlState
-from podium.queries import IntegrityError
 from podium.public_ids import decode_id, public_id
+from podium.queries import IntegrityError
 from podium.queries import rows as model_rows
 from podium.queries import trash as trash_rows
 from podium.schemas.common import Page
