@@ -298,10 +298,17 @@ async def restore(
             for table in trash_rows.KIND_TABLES[kind]
         }
     except IntegrityError as error:
+        sqlstate = violation(error).sqlstate
+        if sqlstate == SqlState.FOREIGN_KEY_VIOLATION:
+            # An account the rows name was deleted after it was looked up: a retry skips it.
+            raise conflict(
+                ErrorCode.RESTORE_CONFLICT,
+                "an account this entry refers to was deleted meanwhile; try again",
+            ) from None
+        if sqlstate != SqlState.UNIQUE_VIOLATION:
+            raise
         # The reservations keep the API's writers off these values; only a writer outside it
         # (the backfill writing a new v1 record) can have taken one.
-        if violation(error).sqlstate != SqlState.UNIQUE_VIOLATION:
-            raise
         raise conflict(
             ErrorCode.RESTORE_CONFLICT,
             "a live row has taken a unique value of this entry (a slug or join code)",
