@@ -620,3 +620,26 @@ async def test_a_value_taken_behind_the_apis_back_makes_the_restore_a_409(
 
     assert_error(refused, 409, "restore_conflict")
     assert await db.fetchval("SELECT count(*) FROM trash") == 1
+
+
+async def test_the_owner_restores_a_project_only_while_projects_may_change(
+    client: httpx.AsyncClient, db: asyncpg.Pool, make_user: MakeUser
+) -> None:
+    world = await busy_event(make_user, db)
+    owner, event, rover = world["owner"], world["event"], world["projects"][0]
+    ada = world["users"][0]
+    admin = await superadmin(make_user, db)
+    await client.delete(f"/projects/{pid(rover)}", headers=auth_headers(ada))
+    closed = await client.put(
+        f"/events/{eid(event)}", json={"phase": "closed"}, headers=auth_headers(owner)
+    )
+    assert closed.status_code == 200, closed.text
+    entry = await only_entry(client, ada)
+
+    assert_error(await restore(client, ada, entry["id"]), 403, "submissions_closed")
+
+    restored = await client.post(
+        f"/superadmin/trash/{entry['id']}/restore", headers=auth_headers(admin)
+    )
+    assert restored.status_code == 200, restored.text
+    assert (await points(client, owner, event))[pid(rover)] == 1
