@@ -643,3 +643,23 @@ async def test_the_owner_restores_a_project_only_while_projects_may_change(
     )
     assert restored.status_code == 200, restored.text
     assert (await points(client, owner, event))[pid(rover)] == 1
+
+
+async def test_a_project_trash_and_restore_move_the_lists_etag(
+    client: httpx.AsyncClient, db: asyncpg.Pool, make_user: MakeUser
+) -> None:
+    world = await busy_event(make_user, db)
+    event, rover, ada = world["event"], world["projects"][0], world["users"][0]
+
+    async def etag() -> str:
+        listed = await client.get(f"/events/{eid(event)}/projects")
+        assert listed.status_code == 200, listed.text
+        return listed.headers["etag"]
+
+    before = await etag()
+    await client.delete(f"/projects/{pid(rover)}", headers=auth_headers(ada))
+    trashed = await etag()
+    await restore(client, ada, (await only_entry(client, ada))["id"])
+    restored = await etag()
+
+    assert len({before, trashed, restored}) == 3
