@@ -1,7 +1,7 @@
 """audit events
 
 Revision ID: c16e4a0d1006
-Revises: c16d5a0e0005
+Revises: c16e7a5e0006
 Create Date: 2026-12-02 18:05:00.000000
 
 The audit trail (podium.models.audit, docs/audit.md): one row per organiser or superadmin action.
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "c16e4a0d1006"
-down_revision: str | None = "c16d5a0e0005"
+down_revision: str | None = "c16e7a5e0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -31,6 +31,9 @@ ACTIONS = (
     "owner_transferred",
     "feature_flags_changed",
     "exported",
+    "event_restored",
+    "project_restored",
+    "trash_purged",
     "superadmin_granted",
     "superadmin_revoked",
 )

@@ -36,6 +36,7 @@ from podium.routers import (
     operation_id,
     projects,
     superadmin,
+    trash,
     users,
 )
 from podium.routers import metrics as metrics_route
@@ -139,7 +140,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     # Each route on the app's own router (see routers.api_router), the docs routes after them.
-    for module in (health, auth, users, events, admin, exports, projects, superadmin, legacy):
+    for module in (
+        health,
+        auth,
+        users,
+        trash,
+        events,
+        admin,
+        exports,
+        projects,
+        superadmin,
+        legacy,
+    ):
         app.router.routes.extend(module.router.routes)
     _docs_routes_last(app)
     # Last: the router tries each route in turn, and no API request should try this one first.

@@ -1,5 +1,6 @@
 """`podium` command: dev (embedded database + demo data), serve (production), worker (the
-link checks), migrate, admin (grant or revoke a superadmin)."""
+link checks), migrate, admin (grant or revoke a superadmin), purge (the trash past its
+retention)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ import sys
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -207,6 +210,31 @@ async def _set_superadmin(url: str, email: str, grant: bool) -> bool:
         await database.close()
 
 
+def cmd_purge(args: argparse.Namespace) -> None:
+    # Development settings, as `podium admin`: the database and the retention, no app secrets.
+    settings = _settings(env=Environment.DEVELOPMENT)
+    if settings.database_url is None:
+        raise SystemExit("podium: DATABASE_URL is not set")
+    purged = asyncio.run(_purge(settings.database_url, dry_run=args.dry_run))
+    verb = "would remove" if args.dry_run else "removed"
+    for entry in purged:
+        print(f"{verb} {entry.id}: {entry.kind} {entry.item_id} {entry.name!r}")
+    print(f"{verb} {len(purged)} trash entr{'y' if len(purged) == 1 else 'ies'}")
+
+
+async def _purge(url: str, *, dry_run: bool) -> list[Any]:
+    from podium.db import Database
+    from podium.services import trash
+
+    database = Database(url, size=1)
+    await database.open()
+    try:
+        async with database.transaction() as tx:
+            return list(await trash.purge_due(tx, datetime.now(UTC), dry_run=dry_run))
+    finally:
+        await database.close()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="podium", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -245,6 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("action", choices=("grant", "revoke"))
     admin.add_argument("email", help="the user's email (case-insensitive)")
     admin.set_defaults(run=cmd_admin)
+
+    purge = commands.add_parser(
+        "purge",
+        help="remove trash entries past their retention (PODIUM_TRASH_RETENTION_DAYS; DATABASE_URL)",
+    )
+    purge.add_argument("--dry-run", action="store_true", help="list what would go, remove nothing")
+    purge.set_defaults(run=cmd_purge)
     return parser
 
 

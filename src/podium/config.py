@@ -7,6 +7,7 @@ import ipaddress
 import os
 import secrets
 import time
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -177,6 +178,12 @@ class Settings(BaseSettings):
     link_check_max_attempts: int = Field(default=3, ge=1)
     link_check_retry_seconds: float = Field(default=60.0, ge=0)
     link_check_recheck_seconds: int = Field(default=60, ge=0)
+    # How long a deleted event or project stays in the trash before `podium purge` removes it.
+    trash_retention_days: int = Field(default=30, ge=0, le=36500)
+
+    @property
+    def trash_retention(self) -> timedelta:
+        return timedelta(days=self.trash_retention_days)
 
     # Unset: `token` when PODIUM_METRICS_TOKEN is set, else `off` in production (the port is
     # public there) and `public` in development. See docs/operations.md ("Metrics").

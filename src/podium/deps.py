@@ -177,6 +177,8 @@ PathUser = Annotated[User, Depends(load_user)]
 
 # A path event ID resolved by the handler itself (a malformed one is a 404, like PathEvent's).
 EventPathId = Annotated[str, _path_id(Entity.EVENT)]
+# A trash entry's path ID (podium.services.trash loads it, with the caller's right to it).
+TrashPathId = Annotated[str, _path_id(Entity.TRASH)]
 
 
 async def load_owned_event(user: CurrentUser, event: PathEvent) -> Event:

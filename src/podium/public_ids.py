@@ -78,6 +78,7 @@ def _reference(entity: Entity) -> Any:
 UserId = _response_id(Entity.USER)
 EventId = _response_id(Entity.EVENT)
 ProjectId = _response_id(Entity.PROJECT)
+TrashId = _response_id(Entity.TRASH)
 VoteId = _response_id(Entity.VOTE)
 ReferralId = _response_id(Entity.REFERRAL)
 

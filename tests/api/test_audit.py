@@ -199,6 +199,77 @@ async def test_an_organisers_project_delete_is_recorded_a_participants_is_not(
     assert entry["changes"] == {"name": ["Organiser's", None]}
 
 
+# --- the trash: restore and purge ---------------------------------------------------------------
+
+
+async def _only_trash_id(client: httpx.AsyncClient, user: User) -> str:
+    listed = await client.get("/users/current/trash", headers=auth_headers(user))
+    assert listed.status_code == 200, listed.text
+    [item] = listed.json()["items"]
+    return str(item["id"])
+
+
+async def test_an_event_restore_is_recorded_with_what_came_back(
+    client: httpx.AsyncClient, db: asyncpg.Pool, make_user: MakeUser
+) -> None:
+    owner, ada = await make_user(), await make_user()
+    event = await make_event(owner, name="Back Again", phase="submission")
+    await attend(event, owner, ada)
+    await make_project(ada, event)
+    assert (
+        await client.delete(f"/events/{eid(event)}", headers=auth_headers(owner))
+    ).status_code == 204
+    trash_id = await _only_trash_id(client, owner)
+
+    response = await client.post(
+        f"/users/current/trash/{trash_id}/restore", headers=auth_headers(owner)
+    )
+    assert response.status_code == 200, response.text
+
+    deleted, restored = await entries(db)
+    assert deleted["action"] == AuditAction.EVENT_DELETED
+    assert restored["action"] == AuditAction.EVENT_RESTORED
+    assert_actor(restored, owner, ActorRole.OWNER)
+    assert_event(restored, event)
+    assert restored["changes"]["restored"] == response.json()["restored"]
+    assert restored["changes"]["restored"]["projects"] == 1
+    assert restored["changes"]["votes_over_limit"] == 0
+
+
+async def test_a_participants_own_restore_is_not_recorded_a_superadmins_purge_is(
+    client: httpx.AsyncClient, db: asyncpg.Pool, make_user: MakeUser
+) -> None:
+    owner, ada = await make_user(), await make_user()
+    admin = await superadmin(make_user, db)
+    event = await make_event(owner, phase="submission")
+    await attend(event, owner, ada)
+    project = await make_project(ada, event, name="Ada's")
+
+    assert (
+        await client.delete(f"/projects/{pid(project)}", headers=auth_headers(ada))
+    ).status_code == 204
+    trash_id = await _only_trash_id(client, ada)
+    restored = await client.post(
+        f"/users/current/trash/{trash_id}/restore", headers=auth_headers(ada)
+    )
+    assert restored.status_code == 200, restored.text
+    assert await entries(db) == []  # neither her delete nor her restore is an organiser's
+
+    assert (
+        await client.delete(f"/projects/{pid(project)}", headers=auth_headers(ada))
+    ).status_code == 204
+    trash_id = await _only_trash_id(client, ada)
+    purged = await client.delete(f"/superadmin/trash/{trash_id}", headers=auth_headers(admin))
+    assert purged.status_code == 204, purged.text
+
+    entry = await only_entry(db)
+    assert entry["action"] == AuditAction.TRASH_PURGED
+    assert_actor(entry, admin, ActorRole.SUPERADMIN)
+    assert_event(entry, event)
+    assert (entry["target_kind"], entry["target_seq"]) == ("project", project.seq)
+    assert entry["changes"] == {"name": ["Ada's", None]}
+
+
 async def test_a_refused_project_delete_records_nothing(
     client: httpx.AsyncClient, db: asyncpg.Pool, make_user: MakeUser
 ) -> None:

@@ -41,6 +41,7 @@ class World:
     attendee: User
     event: Event
     project: Project
+    trash_id: str
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ MATRIX: dict[tuple[str, str], Expected] = {
         200, json=lambda w: {"feature_flags": ["beta"]}
     ),
     ("GET", "/superadmin/audit"): _superadmin_only(200),
+    ("GET", "/superadmin/trash"): _superadmin_only(200),
+    ("POST", "/superadmin/trash/{trash_id}/restore"): _superadmin_only(200),
+    ("DELETE", "/superadmin/trash/{trash_id}"): _superadmin_only(204),
     ("GET", "/superadmin/export/projects.csv"): _superadmin_only(
         200, params=lambda w: {"event": eid(w.event)}
     ),
@@ -127,7 +131,7 @@ def test_the_matrix_covers_every_organiser_route() -> None:
     assert MATRIX.keys() - routes == set(), "rows of MATRIX for routes that are gone"
 
 
-async def _world(db: asyncpg.Pool, make_user: MakeUser) -> World:
+async def _world(client: httpx.AsyncClient, db: asyncpg.Pool, make_user: MakeUser) -> World:
     owner, attendee = await make_user(), await make_user()
     event = await make_event(owner, phase="voting")
     await attend(event, owner, attendee)
@@ -150,7 +154,14 @@ async def _world(db: asyncpg.Pool, make_user: MakeUser) -> World:
         " VALUES ($1, 'valid', now(), now() - interval '1 day')",
         project.pk,
     )
-    return World(owner, attendee, event, project)
+    # A trash entry of the owner's: a project of another event, deleted while it takes changes.
+    other = await make_event(owner, phase="submission")
+    trashed = await make_project(owner, other, name="Trashed")
+    deleted = await client.delete(f"/projects/{pid(trashed)}", headers=auth_headers(owner))
+    assert deleted.status_code == 204, deleted.text
+    listed = await client.get("/users/current/trash", headers=auth_headers(owner))
+    trash_id = listed.json()["items"][0]["id"]
+    return World(owner, attendee, event, project, trash_id)
 
 
 CALLERS = ("anonymous", "outsider", "owner", "superadmin")
@@ -167,7 +178,7 @@ async def test_who_may_call_the_route(
     caller: str,
 ) -> None:
     expected = MATRIX[(method, path)]
-    world = await _world(db, make_user)
+    world = await _world(client, db, make_user)
     headers: dict[str, str] = {}
     if caller == "outsider":
         headers = auth_headers(await make_user())
@@ -175,7 +186,9 @@ async def test_who_may_call_the_route(
         headers = auth_headers(world.owner)
     elif caller == "superadmin":
         headers = auth_headers(await superadmin(make_user, db))
-    url = path.format(event_id=eid(world.event), project_id=pid(world.project))
+    url = path.format(
+        event_id=eid(world.event), project_id=pid(world.project), trash_id=world.trash_id
+    )
     response = await client.request(
         method,
         url,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -15,6 +15,10 @@ from tests.cutover.v1_check import v1_differences
 
 from podium.cutover import writeback
 from podium.cutover.writeback import WriteBackRefused
+from podium.db import Database
+from podium.models import Event, User
+from podium.queries import rows
+from podium.services import trash
 from podium_devtools.airtable_base import GeneratedBase, generate_base
 from podium_devtools.airtable_store import FakeClock
 from podium_devtools.fake_airtable import FakeAirtable
@@ -323,3 +327,51 @@ async def test_on_a_messy_base_only_v1_points_that_disagree_with_its_votes_are_w
         assert result.writes == len(mismatched)
         # Fields the backfill repaired stay as v1 had them; links and points agree everywhere.
         assert await v1_differences(fake, fresh_database, rows={}) == []
+
+
+async def _trash_event(url: str, event_id: Any) -> None:
+    """Delete the event as its owner does (DELETE /events/{id}): into the trash."""
+    database = Database(url, size=1)
+    await database.open()
+    try:
+        async with database.transaction() as tx:
+            event = await rows.one_by(tx, Event, "id", event_id)
+            assert event is not None
+            owner = await rows.one_by(tx, User, "id", event.owner.pk)
+            assert owner is not None
+            await trash.trash_event(tx, event, owner, timedelta(days=30))
+    finally:
+        await database.close()
+
+
+async def test_a_trashed_event_is_deleted_in_airtable(cutover: Cutover) -> None:
+    # v1 has no trash: what is in v2's trash is deleted as far as v1 can tell, as a rollback
+    # leaves v1 the system of record. The rows stay in v2's trash (PostgreSQL) until purged.
+    event = await _some(
+        cutover.conn,
+        "SELECT e.id, e.airtable_id FROM events e WHERE EXISTS "
+        "(SELECT 1 FROM votes v WHERE v.event_id = e.id) LIMIT 1",
+    )
+    projects = {
+        row["airtable_id"]
+        for row in await cutover.conn.fetch(
+            "SELECT airtable_id FROM projects WHERE event_id = $1", event["id"]
+        )
+    }
+    votes = {
+        row["airtable_id"]
+        for row in await cutover.conn.fetch(
+            "SELECT airtable_id FROM votes WHERE event_id = $1", event["id"]
+        )
+    }
+    await _trash_event(cutover.url, event["id"])
+
+    result = await write_back(cutover.fake, cutover.url, cutover.since, max_deletes=10_000)
+
+    assert result.deleted["events"] == [event["airtable_id"]]
+    assert set(result.deleted["projects"]) == projects
+    assert set(result.deleted["votes"]) == votes
+    assert event["airtable_id"] not in cutover.records("events")
+    assert not projects & set(cutover.records("projects"))
+    assert await v1_differences(cutover.fake, cutover.url) == []
+    assert await cutover.conn.fetchval("SELECT count(*) FROM trash") == 1

@@ -22,6 +22,7 @@ from podium.backfill.plan import Existing, Pair, QuarantineEntry, Row
 from podium.backfill.tables import JOIN_TABLES, RECORD_TABLES, RecordTable, record_table
 from podium.database_url import plain_url
 from podium.models.quarantine import BackfillQuarantine
+from podium.queries import trash as trash_rows
 
 LOCK_KEY = "podium.backfill"
 # The quarantine's columns from its model, less those the database fills in (`id` from its
@@ -87,6 +88,7 @@ async def load_existing(conn: asyncpg.Connection) -> Existing:
     for record in await conn.fetch(f"SELECT {names} FROM backfill_quarantine"):
         entry = QuarantineEntry(**dict(record.items()))
         existing.quarantine[entry.key] = entry
+    existing.trashed = await trash_rows.trashed_record_ids(conn)
     return existing
 
 

@@ -11,7 +11,8 @@ from podium.backfill.tables import RECORD_TABLES, STAGE_TARGETS
 
 @dataclass
 class TableCounts:
-    """Per v2 table. Record tables: read = inserted + updated + unchanged + quarantined.
+    """Per v2 table. Record tables: read = inserted + updated + unchanged + quarantined +
+    trashed (records whose row is in the trash: left alone, so a re-run does not resurrect it).
 
     Join tables count links: read = inserted + unchanged + quarantined (links dropped because
     their target is missing or was not migrated). `reported` counts records that landed with an
@@ -25,6 +26,7 @@ class TableCounts:
     quarantined: int = 0
     reported: int = 0
     stale: int = 0
+    trashed: int = 0
 
     def add(self, other: TableCounts) -> None:
         for name, value in asdict(other).items():

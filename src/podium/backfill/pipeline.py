@@ -323,9 +323,13 @@ class Backfill:
         run: db.RunRecord | None,
     ) -> StageChanges:
         planning = time.monotonic()
+        records, trashed = existing.without_trashed(STAGE_TARGETS[stage][0], records)
         with _paused_gc():
             plan = plan_stage(stage, records, context, existing, full=full)
             changes = diff_stage(plan, existing)
+        landed = changes.counts[STAGE_TARGETS[stage][0]]
+        landed.read += trashed
+        landed.trashed = trashed
         self._planned_entries.extend(plan.entries)
         writing = time.monotonic()
         self.timings[stage] = {"plan": writing - planning, "write": 0.0}

@@ -84,6 +84,17 @@ class Existing:
     native: dict[str, list[Row]] = field(default_factory=dict)  # rows without airtable_id
     pairs: dict[str, set[Pair]] = field(default_factory=dict)
     quarantine: dict[tuple[str, str, str], QuarantineEntry] = field(default_factory=dict)
+    # table → v1 record ids of rows in the trash (podium.models.trash): deleted in v2 but kept
+    # for a restore, so neither re-migrated nor missing.
+    trashed: dict[str, set[str]] = field(default_factory=dict)
+
+    def without_trashed(
+        self, table: str, records: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The records whose row is not in the trash, and how many were."""
+        trashed = self.trashed.get(table, set())
+        kept = [record for record in records if record["id"] not in trashed]
+        return kept, len(records) - len(kept)
 
     def row_id(self, table: str, record_id: str) -> uuid.UUID:
         """The row's UUID if it exists, else a new one: upserts never change an id."""

@@ -22,7 +22,16 @@ from rich.table import Table
 
 from podium.backfill.tables import TARGET_ORDER
 
-COUNT_COLUMNS = ("read", "inserted", "updated", "unchanged", "quarantined", "reported", "stale")
+COUNT_COLUMNS = (
+    "read",
+    "inserted",
+    "updated",
+    "unchanged",
+    "quarantined",
+    "trashed",
+    "reported",
+    "stale",
+)
 
 
 class ProgressView:

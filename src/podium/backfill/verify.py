@@ -67,6 +67,7 @@ class TableCheck:
     airtable: int = 0
     postgres: int = 0
     quarantined: int = 0
+    trashed: int = 0  # rows in the trash: accounted for, as their records are in the base
     missing: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
@@ -84,6 +85,7 @@ class TableCheck:
             "airtable": self.airtable,
             "postgres": self.postgres,
             "quarantined": self.quarantined,
+            "trashed": self.trashed,
             "missing": self.missing,
             "extra": self.extra,
             "mismatched": self.mismatched,
@@ -128,12 +130,20 @@ def compare(
     base: Mapping[str, list[dict[str, Any]]], existing: Existing, read_stats: dict[str, int]
 ) -> VerifyResult:
     context = Context()
+    # Records whose rows are in the trash are compared as `run` treats them: left out, and
+    # accounted for (their links too) rather than missing.
+    trashed: dict[str, int] = {}
+    live: dict[str, list[dict[str, Any]]] = {}
+    for stage in STAGES:
+        live[stage], trashed[stage] = existing.without_trashed(STAGE_TARGETS[stage][0], base[stage])
     plans: dict[str, StagePlan] = {
-        stage: plan_stage(stage, _as_run_reads(stage, base[stage]), context, existing, full=True)
+        stage: plan_stage(stage, _as_run_reads(stage, live[stage]), context, existing, full=True)
         for stage in STAGES
     }
     keys = _row_keys(existing, plans)
-    not_landed: dict[str, set[str]] = {stage: set() for stage in STAGES}
+    not_landed: dict[str, set[str]] = {
+        stage: set(existing.trashed.get(STAGE_TARGETS[stage][0], set())) for stage in STAGES
+    }
     dropped: set[tuple[str, str, str, str]] = set()
     alias: dict[str, str] = {}
     for entry in existing.quarantine.values():
@@ -149,6 +159,7 @@ def compare(
         for target in STAGE_TARGETS[stage]:
             if target in RECORD_TABLES:
                 checks[target] = _check_rows(target, plans[stage], existing, keys)
+                checks[target].trashed = trashed[stage]
             else:
                 checks[target] = _check_pairs(target, plans[stage], existing, keys)
     relations = _relations(existing, keys)
@@ -162,7 +173,7 @@ def compare(
                 )
                 if problem:
                     check.link_problems.append(problem)
-    present = {stage: {record["id"] for record in base[stage]} for stage in STAGES}
+    present = {stage: {record["id"] for record in live[stage]} for stage in STAGES}
     for table, inverses in INVERSE_LINKS.items():
         for record in base[table]:
             for back_field, owner_table, owner_field in inverses:

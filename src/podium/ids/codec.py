@@ -25,6 +25,7 @@ class Entity(StrEnum):
     PROJECT = "project"
     VOTE = "vote"
     REFERRAL = "referral"
+    TRASH = "trash"  # a trash entry (docs/trash.md): added after the others, changing none
 
 
 # --- Frozen parameters (see the module docstring) -------------------------------------
@@ -56,6 +57,7 @@ MARKERS: dict[Entity, str] = {
     Entity.PROJECT: "p_",
     Entity.VOTE: "v_",
     Entity.REFERRAL: "r_",
+    Entity.TRASH: "t_",
 }
 """The type marker. The underscore is outside the alphabet and in no blocklist word, so
 a blocked word can never straddle marker and body: the sqids blocklist check of the body

@@ -13,6 +13,7 @@ from podium.models.rate_limit import RateLimitState
 from podium.models.referral import Referral
 from podium.models.revision import EventRevision
 from podium.models.revoked_token import RevokedToken
+from podium.models.trash import TrashEntry, TrashReservation
 from podium.models.user import User
 from podium.models.vote import Vote
 
@@ -29,6 +30,8 @@ __all__ = [
     "RateLimitState",
     "Referral",
     "RevokedToken",
+    "TrashEntry",
+    "TrashReservation",
     "User",
     "Vote",
 ]

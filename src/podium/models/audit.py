@@ -24,6 +24,9 @@ class AuditAction(StrEnum):
     OWNER_TRANSFERRED = "owner_transferred"
     FEATURE_FLAGS_CHANGED = "feature_flags_changed"
     EXPORTED = "exported"
+    EVENT_RESTORED = "event_restored"
+    PROJECT_RESTORED = "project_restored"
+    TRASH_PURGED = "trash_purged"
     SUPERADMIN_GRANTED = "superadmin_granted"
     SUPERADMIN_REVOKED = "superadmin_revoked"
 

@@ -102,7 +102,7 @@ _ID_OF_SLUG = Statement(
     )
 )
 # FOR SHARE: a phase change (an UPDATE of the row) waits for the join in flight, and a join
-# arriving after it sees the new phase; the event cannot be deleted meanwhile either.
+# arriving after it sees the new phase; the event cannot be deleted (moved to the trash) meanwhile either.
 _JOINABLE_LOCKED = Statement(
     select(events.c.id, events.c.phase)
     .where(events.c.join_code == bindparam("code"))
@@ -112,6 +112,7 @@ _JOINABLE_LOCKED = Statement(
 # change arriving after submissions close is refused, one in flight finishes first.
 _PROJECT_RULES = [
     events.c.id,
+    events.c.seq,
     events.c.phase,
     events.c.submissions_open_during_voting,
     events.c.demo_links_optional,
@@ -151,7 +152,6 @@ _HAS_MEMBERS = Statement(
         | sqlalchemy.exists().where(projects.c.event_id == bindparam("id", type_=_UUID))
     )
 )
-_DELETE = Statement(sqlalchemy.delete(events).where(events.c.id == bindparam("id", type_=_UUID)))
 
 
 async def by_id(db: Executor, event_id: uuid.UUID, *, private: bool) -> Record | None:
@@ -184,7 +184,7 @@ async def joinable_locked(tx: Transaction, code: str) -> Record | None:
 
 
 async def for_project_change(tx: Transaction, column: str, value: object) -> Record | None:
-    """(id, phase, submissions_open_during_voting, demo_links_optional) of the event whose `id`
+    """(id, seq, phase, submissions_open_during_voting, demo_links_optional) of the event whose `id`
     or `seq` is `value`, locked FOR SHARE until `tx` ends."""
     return await _FOR_PROJECT_CHANGE[column].fetchrow(tx, value=value)
 
@@ -197,8 +197,3 @@ async def for_change(tx: Transaction, event_id: uuid.UUID) -> Record | None:
 async def has_members(tx: Transaction, event_id: uuid.UUID) -> bool:
     """Whether anyone attends the event or it has a project (read after `for_change`)."""
     return bool(await _HAS_MEMBERS.fetchval(tx, id=event_id))
-
-
-async def delete_by_id(tx: Transaction, event_id: uuid.UUID) -> bool:
-    """Delete the event; False if it was gone already."""
-    return await _DELETE.execute(tx, id=event_id) != "DELETE 0"

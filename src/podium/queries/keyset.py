@@ -15,11 +15,12 @@ from podium.queries.statement import Statement
 
 
 def by_creation(
-    query: Select[Any], table: Any, *, limit: str = "page_limit"
+    query: Select[Any], table: Any, *, limit: str = "page_limit", created: str = "created_at"
 ) -> tuple[Statement, Statement]:
     """(first page, page after `after_created_at`/`after_seq`) of `query`, ordered by `table`'s
-    (created_at, seq), at most the parameter `limit` rows."""
-    key = (table.c.created_at, table.c.seq)
+    (`created`, seq), at most the parameter `limit` rows (`created`: the trash pages on
+    `deleted_at`, when its rows came to be)."""
+    key = (table.c[created], table.c.seq)
     rows = bindparam(limit, type_=Integer)
     after = tuple_(*key) > tuple_(
         bindparam("after_created_at", type_=DateTime(timezone=True)),

@@ -22,7 +22,7 @@ import sqlalchemy
 from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 
-from podium.db import Executor, Record, Transaction
+from podium.db import Executor, Record
 from podium.models import Event, LinkCheck, Project, ProjectCollaborator, User, Vote
 from podium.queries.events import LEADERBOARD_SHOWN
 from podium.queries.statement import Statement
@@ -219,15 +219,3 @@ async def one(db: Executor, project_id: uuid.UUID) -> Record | None:
 async def of_member(db: Executor, user_id: uuid.UUID) -> list[Record]:
     """The projects a user owns or collaborates on, oldest first, with the owner's columns."""
     return await _OF_MEMBER.fetch(db, user_id=user_id)
-
-
-_DELETE = Statement(
-    sqlalchemy.delete(projects).where(
-        projects.c.id == bindparam("id", type_=postgresql.UUID(as_uuid=True))
-    )
-)
-
-
-async def delete_by_id(tx: Transaction, project_id: uuid.UUID) -> None:
-    """Delete the project; the database cascades to its collaborators and votes."""
-    await _DELETE.execute(tx, id=project_id)

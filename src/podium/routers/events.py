@@ -151,7 +151,10 @@ async def update_event(
     response_class=Response,
     responses=error_responses(401, 403, 404, 422, 503),
 )
-async def delete_event(event: OwnedEvent, user: CurrentUser, db: Db) -> None:
-    """Delete an event with its attendees, projects, votes and referrals; owner only."""
+async def delete_event(event: OwnedEvent, user: CurrentUser, db: Db, settings: SettingsDep) -> None:
+    """Move an event with its attendees, projects, votes and referrals to the trash; owner
+    only (restorable until it is purged)."""
     async with db.transaction() as tx:
-        await service.delete_event(tx, event, Actor.organiser(user, event))
+        await service.delete_event(
+            tx, event, user, Actor.organiser(user, event), settings.trash_retention
+        )

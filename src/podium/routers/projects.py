@@ -171,10 +171,13 @@ async def update_project(
     response_class=Response,
     responses=error_responses(401, 403, 404, 422, 503),
 )
-async def delete_project(user: CurrentUser, project: PathProject, db: Db) -> None:
-    """Delete a project with its collaborators and votes (owner only)."""
+async def delete_project(
+    user: CurrentUser, project: PathProject, db: Db, settings: SettingsDep
+) -> None:
+    """Move a project with its collaborators and votes to the trash (owner only; restorable
+    until it is purged)."""
     async with db.transaction() as tx:
-        await service.delete_project(tx, project, user)
+        await service.delete_project(tx, project, user, settings.trash_retention)
 
 
 _link_check_responses = error_responses(401, 403, 404, 422, 429, 503)

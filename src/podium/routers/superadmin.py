@@ -1,16 +1,16 @@
 """The platform admin's routes under /superadmin/: every event and user, ownership transfer,
 events created on someone's behalf, feature flags, the audit trail, the projects export across
-events. Superadmins only (`podium admin grant EMAIL`)."""
+events, the trash. Superadmins only (`podium admin grant EMAIL`)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Response
 from fastapi.responses import StreamingResponse
 
-from podium.deps import Db, PathEvent, Superadmin
+from podium.deps import Db, PathEvent, Superadmin, TrashPathId
 from podium.errors import error_responses
 from podium.models.audit import AuditAction
 from podium.public_ids import EventRef, UserRef
@@ -26,7 +26,8 @@ from podium.schemas.superadmin import (
     SuperadminEvent,
     SuperadminUser,
 )
-from podium.services import audit, exports
+from podium.schemas.trash import TrashEntry, TrashRestored
+from podium.services import audit, exports, trash
 from podium.services import events as events_service
 from podium.services import superadmin as service
 from podium.services.audit import Actor
@@ -155,3 +156,39 @@ async def superadmin_export_projects_csv(
     )
     name = f"podium-projects-{len(events)}-events-{datetime.now(UTC):%Y-%m-%d}.csv"
     return await csv_download(chunks, name)
+
+
+@router.get(
+    "/trash",
+    response_model=Page[TrashEntry],
+    responses=error_responses(401, 403, 422, 503),
+)
+async def superadmin_list_trash(_: Superadmin, page: PageParams, db: Db) -> Page[TrashEntry]:
+    """Every trashed event and project, oldest deletion first."""
+    return await trash.entries(db, None, page)
+
+
+@router.post(
+    "/trash/{trash_id}/restore",
+    response_model=TrashRestored,
+    responses=error_responses(401, 403, 404, 409, 422, 503),
+)
+async def superadmin_restore_trash(
+    trash_id: TrashPathId, user: Superadmin, db: Db
+) -> TrashRestored:
+    """Put any trashed event or project back as it was (409 while a project's event is in the
+    trash), whatever the event's phase."""
+    async with db.transaction() as tx:
+        return await trash.restore(tx, trash_id, user, any_owner=True)
+
+
+@router.delete(
+    "/trash/{trash_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(401, 403, 404, 422, 503),
+)
+async def superadmin_purge_trash(trash_id: TrashPathId, user: Superadmin, db: Db) -> None:
+    """Remove a trash entry for good now (an event's takes its projects' entries with it)."""
+    async with db.transaction() as tx:
+        await trash.purge(tx, trash_id, user)

@@ -6,6 +6,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from podium.db import Executor, Transaction, violation
@@ -18,6 +19,7 @@ from podium.models.phase import Phase, PhaseState
 from podium.public_ids import decode_id, public_id
 from podium.queries import IntegrityError, members, referrals, rows
 from podium.queries import events as event_rows
+from podium.queries import trash as trash_rows
 from podium.schemas.events import (
     EventCreate,
     EventIdOfSlug,
@@ -26,7 +28,7 @@ from podium.schemas.events import (
     EventUpdate,
     UserEvents,
 )
-from podium.services import audit, phases
+from podium.services import audit, phases, trash
 from podium.services.access import max_votes_per_user
 from podium.services.join_codes import (
     WrongJoinCode,
@@ -160,14 +162,21 @@ async def insert_event(tx: Transaction, owner: User, data: EventCreate) -> Event
         values = {**columns, "slug": slug, "join_code": join_code, "owner_id": owner.pk}
         return await rows.create(tx, Event, values)
 
+    slug_taken = conflict(
+        ErrorCode.SLUG_TAKEN,
+        f"an event with the URL slug '{slug}' already exists; choose another name",
+    )
+    # Before any row lock (podium.queries.trash): no trash move reserves a value meanwhile.
+    await trash_rows.lock_values_shared(tx)
+    if await trash_rows.is_reserved(tx, "event_slug", slug):
+        raise slug_taken  # a trashed event's, kept for its restore
     try:
-        event = await with_unique_join_code(tx, insert, Constraint.EVENTS_JOIN_CODE)
+        event = await with_unique_join_code(
+            tx, insert, Constraint.EVENTS_JOIN_CODE, "event_join_code"
+        )
     except IntegrityError as exc:
         if violation(exc).constraint == Constraint.EVENTS_SLUG:
-            raise conflict(
-                ErrorCode.SLUG_TAKEN,
-                f"an event with the URL slug '{slug}' already exists; choose another name",
-            ) from None
+            raise slug_taken from None
         raise
     return event
 
@@ -227,11 +236,13 @@ async def set_feature_flags(
     return await private_view(tx, event.pk)
 
 
-async def delete_event(tx: Transaction, event: Event, actor: audit.Actor) -> None:
-    # The database cascades to attendees, projects, collaborators, votes and referrals; the
-    # audit trail keeps its entries (no foreign key to the event).
-    if await event_rows.delete_by_id(tx, event.pk):
-        await audit.record(tx, actor, AuditAction.EVENT_DELETED, event=audit.AuditedEvent.of(event))
+async def delete_event(
+    tx: Transaction, event: Event, by: User, actor: audit.Actor, retention: timedelta
+) -> None:
+    """Move the event, with everything under it, to the trash (podium.services.trash); the
+    audit trail keeps its entries (no foreign key to the event)."""
+    await trash.trash_event(tx, event, by, retention)
+    await audit.record(tx, actor, AuditAction.EVENT_DELETED, event=audit.AuditedEvent.of(event))
 
 
 async def attend_event(tx: Transaction, user: User, join_code: str, referral: str) -> EventPublic:

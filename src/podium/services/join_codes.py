@@ -15,6 +15,7 @@ from podium.db import Transaction, violation
 from podium.errors import ApiError, ErrorCode
 from podium.models.constraints import JOIN_CODE_PATTERN, Constraint
 from podium.queries import IntegrityError
+from podium.queries import trash as trash_rows
 
 # The codes v2 makes: no 0/O, 1/I/L, as they are read aloud and copied from slides. Codes
 # accepted are any the database holds (JOIN_CODE_PATTERN): v1's codes used every letter.
@@ -48,17 +49,23 @@ async def with_unique_join_code(
     tx: Transaction,
     insert: Callable[[str], Awaitable[T]],
     constraint: Constraint,
+    reservation: str,
     attempts: int = JOIN_CODE_ATTEMPTS,
 ) -> T:
-    """Run `insert(code)` (on `tx`) with fresh codes until none clashes on `constraint`.
+    """Run `insert(code)` (on `tx`) with fresh codes until none clashes on `constraint` or is
+    reserved by the trash (`reservation`: its kind, podium.models.trash).
 
     Each attempt is a savepoint of `tx`, so a clash leaves the request's transaction usable. Any
-    other integrity error (a taken slug, say) propagates unchanged for the caller to map.
+    other integrity error (a taken slug, say) propagates unchanged for the caller to map. The
+    caller holds the reservations' shared lock (podium.queries.trash.lock_values_shared).
     """
     for _ in range(attempts):
+        code = new_join_code()
+        if await trash_rows.is_reserved(tx, reservation, code):
+            continue  # a trashed row's: as taken as a live one
         try:
             async with tx.transaction():
-                return await insert(new_join_code())
+                return await insert(code)
         except IntegrityError as exc:
             if violation(exc).constraint != constraint:
                 raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from podium.config import LinkCheckMode
@@ -14,13 +15,14 @@ from podium.models.constraints import Constraint, SqlState
 from podium.queries import IntegrityError, members, rows
 from podium.queries import events as event_rows
 from podium.queries import projects as project_rows
+from podium.queries import trash as trash_rows
 from podium.schemas.projects import (
     ProjectCreate,
     ProjectFields,
     ProjectPrivate,
     ProjectPublic,
 )
-from podium.services import audit, leaderboard, link_checks, phases
+from podium.services import audit, leaderboard, link_checks, phases, trash
 from podium.services.access import is_attendee
 from podium.services.join_codes import (
     WrongJoinCode,
@@ -94,7 +96,9 @@ async def _insert_project(tx: Transaction, values: dict[str, Any]) -> uuid.UUID:
         return project_id
 
     try:
-        return await with_unique_join_code(tx, insert, Constraint.PROJECTS_JOIN_CODE)
+        return await with_unique_join_code(
+            tx, insert, Constraint.PROJECTS_JOIN_CODE, "project_join_code"
+        )
     except IntegrityError as error:
         if violation(error).sqlstate == SqlState.FOREIGN_KEY_VIOLATION:
             raise not_found("event") from None  # deleted while we were checking
@@ -110,6 +114,8 @@ async def create_project(
 ) -> ProjectPrivate:
     """A new project of an event the owner attends, while its phase takes projects; its links
     are queued for a check in the same transaction."""
+    # Before the event's share lock (podium.queries.trash): the trash's lock is always first.
+    await trash_rows.lock_values_shared(tx)
     event = await _event_open_for_projects(tx, "seq", data.event)
     if not await is_attendee(tx, event["id"], owner.pk):
         raise ApiError(
@@ -143,15 +149,19 @@ async def update_project(
     return await _private(tx, project.pk)
 
 
-async def delete_project(tx: Transaction, project: Project, user: User) -> None:
-    """Delete the caller's own project (its collaborators and votes go with it).
+async def delete_project(
+    tx: Transaction, project: Project, user: User, retention: timedelta
+) -> None:
+    """Move the caller's own project to the trash (its collaborators, link check and votes go
+    with it, out of every count).
 
     Audited when the caller organises the event (its owner, or a superadmin): an organiser's
     delete is an organiser's action; a participant deleting their entry is not.
     """
     _require_project_owner(project, user)
+    await trash_rows.lock_values_exclusive(tx)  # before the event's share lock
     event = await _event_open_for_projects(tx, "id", project.event.pk)
-    await project_rows.delete_by_id(tx, project.pk)
+    await trash.trash_project(tx, project, user, retention, event["seq"])
     if user.is_superadmin or user.pk == event["owner_id"]:
         await audit.record(
             tx,
