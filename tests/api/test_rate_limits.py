@@ -369,9 +369,9 @@ async def test_one_guesser_over_the_limit_does_not_use_up_the_address(
 
 
 # More than the app's pool (TEST_POOL_SIZE): every connection is busy and the counters race as
-# hard as with all thousand at once. All thousand at once would be the app overloaded instead: through
-# PgBouncer on a busy CI machine the last few waited past the pool's 5 s acquire timeout and were
-# (rightly) told 503, which is the overload tests' subject, not this file's.
+# hard as with all thousand in flight. All thousand would overload the app instead: through
+# PgBouncer on a busy CI machine the last few waited past the pool's 5 s acquire timeout and
+# were (rightly) answered 503, which is the fault tests' subject (tests/faults), not this file's.
 BURST_IN_FLIGHT = 100
 
 
@@ -380,8 +380,8 @@ async def burst(
     guesses: list[tuple[User, str | None]],
     path: str = "/events/attend",
 ) -> tuple[Counter[int], Counter[str]]:
-    """Every guess at once, BURST_IN_FLIGHT of them in flight at a time; the statuses, and the
-    guesses tried (not 429) per user."""
+    """All the guesses released together, at most BURST_IN_FLIGHT in flight; the statuses, and
+    the guesses tried (not 429) per user."""
     gate = asyncio.Event()
     in_flight = asyncio.Semaphore(BURST_IN_FLIGHT)
 
