@@ -2,12 +2,13 @@
 
 The vote's limit is one statement (`queries.rate_limits.take`, the GCRA upsert on the unlogged
 `rate_limits` table) on the vote's own connection before BEGIN. The load benchmark's CPU steps
-cannot resolve it (their rounds wander by ±10 % on a shared VM, the vote costs ~5 ms), so this
+cannot resolve it (their rounds wander by ±10 % on a shared VM, the vote costs ~6 ms), so this
 measures the statement alone: `--checks` admitted checks for `--keys` voters in turn, on the
 app's `Database`, with the CPU time of this process (the client side: asyncpg, the service
 code) and of the PostgreSQL backend serving it (`/proc/<pid>/stat`, so the server must be on
 this machine), each per check; the same for `SELECT 1` as the cost of any round trip. A fresh
-database is created on DATABASE_URL's server (default 127.0.0.1:5432), migrated, and dropped.
+database is created on DATABASE_URL's server (an embedded PostgreSQL without it), migrated, and
+dropped.
 Figures only.
 """
 
@@ -16,15 +17,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-import asyncpg
-from sqlalchemy.engine import make_url
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from podium import migrate
-from podium.database_url import sqlalchemy_url
+from loadbench.database import fresh_database
+
 from podium.db import Database
 from podium.queries import rate_limits as rate_limit_rows
 from podium.rate_limit import RateLimit
@@ -92,20 +94,11 @@ async def measure(url: str, checks: int, keys: int, rounds: int) -> None:
 
 
 async def main(checks: int, keys: int, rounds: int) -> None:
-    server = make_url(
-        os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    )
-    name = f"podium_bench_limits_{os.getpid()}"
-    admin_url = server.set(drivername="postgresql", database="postgres")
-    admin = await asyncpg.connect(admin_url.render_as_string(hide_password=False))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = server.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
-    try:
-        await asyncio.to_thread(migrate.upgrade, sqlalchemy_url(url))
-        await measure(url, checks, keys, rounds)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    # A database of its own on DATABASE_URL's server, or on an embedded one: either is on this
+    # machine, as reading the backend's /proc entry needs.
+    async with fresh_database(os.environ.get("DATABASE_URL"), keep=False) as database:
+        print(f"PostgreSQL {database.server_version} ({database.where})")
+        await measure(database.url, checks, keys, rounds)
 
 
 if __name__ == "__main__":
